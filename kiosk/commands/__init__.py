@@ -1,0 +1,1 @@
+"""One module per ``ekyc-kiosk`` sub-command; each defines ``register(subparsers)``."""

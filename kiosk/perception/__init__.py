@@ -1,0 +1,1 @@
+"""Perception: landmarks, quality, detection, alignment, embeddings and the pure detectors on top."""
