@@ -8,7 +8,9 @@ from kiosk.config.base import Section
 
 
 class DisplayConfig(Section):
-    fullscreen: bool = Field(True, description="Full-screen window (the appliance); false for a laptop window")
+    fullscreen: bool = Field(
+        True, description="Full-screen window (the appliance); false for a laptop window"
+    )
     width_px: int = Field(1280, ge=320, le=7680, description="Window/screen width in pixels")
     height_px: int = Field(720, ge=240, le=4320, description="Window/screen height in pixels")
     fps: float = Field(30.0, gt=0, le=120, description="UI refresh rate (frames per second)")
@@ -19,7 +21,9 @@ class DisplayConfig(Section):
 
 class ConsentConfig(Section):
     required: bool = Field(True, description="Ask for consent before any image is taken")
-    timeout_s: float = Field(60.0, gt=0, le=600, description="Back to attract when consent is not given (seconds)")
+    timeout_s: float = Field(
+        60.0, gt=0, le=600, description="Back to attract when consent is not given (seconds)"
+    )
     text: dict[str, str] = Field(
         default_factory=dict,
         description="Consent text per language code; empty uses the built-in text of the strings file",

@@ -20,9 +20,14 @@ class UploadLimits(Section):
 
 
 class AutoCapture(Section):
-    steady_s: float = Field(1.0, ge=0.1, le=10, description="Document held steady this long before capture (s)")
+    steady_s: float = Field(
+        1.0, ge=0.1, le=10, description="Document held steady this long before capture (s)"
+    )
     max_motion_px: float = Field(
-        6.0, gt=0, le=100, description="Largest corner movement between frames that still counts as steady (px)"
+        6.0,
+        gt=0,
+        le=100,
+        description="Largest corner movement between frames that still counts as steady (px)",
     )
     min_area_frac: float = Field(
         0.25, gt=0, le=1, description="Document must cover at least this fraction of the frame"
@@ -36,7 +41,9 @@ class AutoCapture(Section):
 class PortraitRules(Section):
     min_face_px: int = Field(40, ge=16, le=1000, description="Portrait face box, shorter side, at least (px)")
     min_sharpness: float = Field(15.0, ge=0, description="Laplacian variance of the portrait, at least")
-    margin_frac: float = Field(0.35, ge=0, le=2, description="Margin added around the portrait crop (fraction)")
+    margin_frac: float = Field(
+        0.35, ge=0, le=2, description="Margin added around the portrait crop (fraction)"
+    )
     ghost_max_area_ratio: float = Field(
         0.5,
         gt=0,
@@ -47,7 +54,8 @@ class PortraitRules(Section):
 
 class DocumentConfig(Section):
     mode: Literal["upload", "camera", "either"] = Field(
-        "either", description="How the kiosk gets the ID: uploaded file, camera auto-capture, or whichever first"
+        "either",
+        description="How the kiosk gets the ID: uploaded file, camera auto-capture, or whichever first",
     )
     timeout_s: float = Field(90.0, gt=0, le=900, description="Time allowed for the document step (seconds)")
     upload: UploadLimits = Field(default_factory=UploadLimits)

@@ -15,7 +15,9 @@ class CaptureGates(Section):
     min_brightness: float = Field(50.0, ge=0, le=255, description="Mean grey level of the face, at least")
     max_brightness: float = Field(215.0, ge=0, le=255, description="Mean grey level of the face, at most")
     max_yaw_deg: float = Field(15.0, ge=0, le=60, description="Head turned at most this much (degrees)")
-    max_pitch_deg: float = Field(15.0, ge=0, le=60, description="Head tilted up/down at most this much (degrees)")
+    max_pitch_deg: float = Field(
+        15.0, ge=0, le=60, description="Head tilted up/down at most this much (degrees)"
+    )
     hold_still_s: float = Field(0.8, ge=0, le=10, description="Gates must hold this long before capture (s)")
     timeout_s: float = Field(30.0, gt=0, le=300, description="Time allowed to get a good live face (seconds)")
 

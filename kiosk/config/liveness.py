@@ -15,12 +15,18 @@ class Thresholds(Section):
     blink_close_ratio: float = Field(
         0.55, gt=0, lt=1, description="Eye counts as closed below this fraction of the applicant's open level"
     )
-    blink_max_closed_s: float = Field(0.5, gt=0, le=3, description="A closure longer than this is not a blink (s)")
-    smile_score: float = Field(0.45, gt=0, le=1, description="Smile blendshape above the neutral baseline by this")
+    blink_max_closed_s: float = Field(
+        0.5, gt=0, le=3, description="A closure longer than this is not a blink (s)"
+    )
+    smile_score: float = Field(
+        0.45, gt=0, le=1, description="Smile blendshape above the neutral baseline by this"
+    )
     turn_yaw_deg: float = Field(20.0, ge=5, le=80, description="Head turn of at least this many degrees")
     nod_pitch_deg: float = Field(10.0, ge=3, le=60, description="Nod: pitch swing down and back of this much")
     mouth_open_score: float = Field(0.35, gt=0, le=1, description="Jaw-open blendshape above neutral by this")
-    neutral_hold_s: float = Field(0.3, ge=0, le=5, description="A response must start from a neutral pose held this long")
+    neutral_hold_s: float = Field(
+        0.3, ge=0, le=5, description="A response must start from a neutral pose held this long"
+    )
 
 
 class ContinuityConfig(Section):
@@ -36,7 +42,9 @@ class SpoofConfig(Section):
         le=1,
         description="Landmark motion fitting one plane better than this (relative residual) means a flat photo",
     )
-    min_motion_px: float = Field(0.6, ge=0, le=50, description="A face steadier than this (px RMS) is a still photo")
+    min_motion_px: float = Field(
+        0.6, ge=0, le=50, description="A face steadier than this (px RMS) is a still photo"
+    )
     screen_replay_check: bool = Field(True, description="Use moire/flicker/bezel signals")
 
 
@@ -47,7 +55,9 @@ class LivenessConfig(Section):
         description="The pool challenges are drawn from",
     )
     count: int = Field(3, ge=1, le=6, description="How many challenges per session")
-    blink_count_min: int = Field(2, ge=2, le=4, description="Blink challenges ask for at least this many blinks")
+    blink_count_min: int = Field(
+        2, ge=2, le=4, description="Blink challenges ask for at least this many blinks"
+    )
     blink_count_max: int = Field(3, ge=2, le=4, description="... and at most this many")
     challenge_timeout_s: float = Field(8.0, gt=0, le=60, description="Time allowed per challenge (s)")
     thresholds: Thresholds = Field(default_factory=Thresholds)

@@ -100,7 +100,9 @@ def parse_config_text(text: str, source: str = "<string>"):  # type: ignore[no-u
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigValidationError(source, [ConfigIssue("", 1, "the top level must be a mapping of sections")])
+        raise ConfigValidationError(
+            source, [ConfigIssue("", 1, "the top level must be a mapping of sections")]
+        )
     try:
         cfg = KioskConfig.model_validate(data)
     except ValidationError as exc:

@@ -105,7 +105,7 @@ class FaceLandmarker:
     def __del__(self) -> None:  # MediaPipe's own __del__ fails at interpreter exit; close early.
         try:
             self.close()
-        except Exception:  # noqa: BLE001 - nothing sensible to do during teardown
+        except Exception:  # nothing sensible to do during teardown
             pass
 
     @staticmethod

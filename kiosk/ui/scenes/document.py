@@ -1,0 +1,19 @@
+"""Document step: live preview to hold the ID up to, with guidance."""
+
+from __future__ import annotations
+
+from kiosk.strings import text
+from kiosk.ui.layout import Painter
+from kiosk.ui.scenes.common import footer, header
+from kiosk.ui.viewmodel import ViewModel
+
+
+def render(p: Painter, vm: ViewModel, strings: dict[str, str]) -> None:
+    t = p.theme
+    p.clear()
+    w, h = p.size
+    y = header(p, vm, strings, "document_title")
+    y = p.text(text(strings, "document_body"), t.small_px, y, color=t.muted)
+    ph = h - y - 3 * t.margin_px - 2 * t.body_px
+    p.preview(vm.preview, (t.margin_px, y + 10, w - 2 * t.margin_px, max(40, ph)), mirror=vm.mirror)
+    footer(p, vm, strings)
