@@ -23,12 +23,28 @@ class RuntimeConfig(Section):
 
 class KioskConfig(Section):
     language: str = Field("en", pattern=r"^[a-z]{2}$", description="UI language code (strings/<code>.yaml)")
-    camera: CameraConfig = Field(default_factory=OpenCVCamera)
-    display: DisplayConfig = Field(default_factory=DisplayConfig)
-    consent: ConsentConfig = Field(default_factory=ConsentConfig)
-    document: DocumentConfig = Field(default_factory=DocumentConfig)
-    face: FaceConfig = Field(default_factory=FaceConfig)
-    liveness: LivenessConfig = Field(default_factory=LivenessConfig)
-    session: SessionConfig = Field(default_factory=SessionConfig)
-    records: RecordsConfig = Field(default_factory=RecordsConfig)
-    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
+    camera: CameraConfig = Field(default_factory=OpenCVCamera, description="Camera source, picked by type")
+    display: DisplayConfig = Field(default_factory=DisplayConfig, description="Screen, preview and text size")
+    consent: ConsentConfig = Field(
+        default_factory=ConsentConfig, description="Consent step before any image is taken"
+    )
+    document: DocumentConfig = Field(
+        default_factory=DocumentConfig,
+        description="Step 1: ID document upload or auto-capture, portrait rules",
+    )
+    face: FaceConfig = Field(
+        default_factory=FaceConfig,
+        description="Step 2: live face quality gates and matching to the ID portrait",
+    )
+    liveness: LivenessConfig = Field(
+        default_factory=LivenessConfig,
+        description="Step 3: challenges, detector thresholds, identity continuity",
+    )
+    session: SessionConfig = Field(
+        default_factory=SessionConfig, description="Whole-session timeout, retries and lockout"
+    )
+    records: RecordsConfig = Field(
+        default_factory=RecordsConfig,
+        description="Decision records, audit log, delivery, retention and privacy",
+    )
+    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig, description="Threads and logging")

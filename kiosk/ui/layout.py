@@ -112,13 +112,17 @@ class Painter:
             orect = (ox + (dw - ow) // 2, oy + (dh - oh) // 2, ow, oh)
             pg.draw.ellipse(self.surface, self.theme.good if oval_ok else self.theme.accent, orect, 6)
 
-    def progress_bar(self, frac: float, y: int, height: int = 22) -> int:
-        w_total = self.size[0]
-        m = self.theme.margin_px * 3
-        rect = (m, y, w_total - 2 * m, height)
+    def progress_bar(
+        self, frac: float, y: int, height: int = 22, *, x: int | None = None, width: int | None = None
+    ) -> int:
+        """A rounded progress bar at ``y``; returns the y below it."""
+        if x is None or width is None:
+            x = self.theme.margin_px * 3
+            width = self.size[0] - 2 * x
+        rect = (x, y, width, height)
         self.pg.draw.rect(self.surface, (50, 54, 64), rect, border_radius=height // 2)
         fill = max(0.0, min(1.0, frac))
         if fill > 0:
-            r2 = (m, y, int((w_total - 2 * m) * fill), height)
+            r2 = (x, y, int(width * fill), height)
             self.pg.draw.rect(self.surface, self.theme.accent, r2, border_radius=height // 2)
         return y + height + 12

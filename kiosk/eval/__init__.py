@@ -1,0 +1,1 @@
+"""Face-matching evaluation: LFW-format pairs, score distributions and verification metrics."""

@@ -1,0 +1,1 @@
+"""Runtime plumbing between the pure engine and the outside world: worker, perception pump, event log."""
