@@ -80,6 +80,8 @@ class KioskApp:
         self.audit: Any = None
         self.outbox: Any = None
         self.watchdog: Any = None
+        self.notifier: Any = None
+        self.reloader: Any = None  # kiosk.platform.reload.ConfigReloader, set by the run command
         self.events = EventLog(opts.events_path)
         self.worker: Worker | None = None
         self.scratch = SessionScratch()
@@ -94,7 +96,6 @@ class KioskApp:
         self._prompted: tuple[State, str | None] | None = None
         self._last_perceived: Perceived | None = None
         self._seed_rng = random.Random(opts.seed) if opts.seed is not None else None
-        self._pending_reload: Any = None
 
     # ---- construction -------------------------------------------------------------------------
     def build(self) -> None:
@@ -130,9 +131,10 @@ class KioskApp:
         )
         self._open_records()
         self._open_display()
-        from kiosk.platform.notify import Watchdog
+        from kiosk.platform.notify import Notifier, Watchdog
 
-        self.watchdog = Watchdog()
+        self.notifier = Notifier.from_env()
+        self.watchdog = Watchdog.from_env(self.notifier)
 
     def _open_records(self) -> None:
         from kiosk.runtime.records_io import open_audit, open_outbox
@@ -155,9 +157,8 @@ class KioskApp:
     # ---- main loop ---------------------------------------------------------------------------
     def run(self) -> int:
         """Run until stopped, the source ends, or ``sessions`` sessions are done. Returns an exit code."""
-        from kiosk.platform.notify import notify_ready
-
-        notify_ready(status="kiosk running")
+        if self.notifier is not None:
+            self.notifier.ready("kiosk running")
         self.events.write("kiosk_started", self.clock.now(), version=__version__, sim=self._sim)
         wall_start = time.monotonic()
         frame_period = 1.0 / self.cfg.display.fps
@@ -374,7 +375,11 @@ class KioskApp:
         on_prompt = getattr(self.source, "on_prompt", None)
         if on_prompt is None:
             return
-        ask = self.ctx.challenge if self.state is State.CHALLENGES else None
+        ask: str | None = None
+        if self.state is State.CHALLENGES:
+            ask = self.ctx.challenge
+        elif self.state is State.DOCUMENT and self.doc_capture is not None:
+            ask = "document"
         key = (self.state, ask)
         if key != self._prompted:
             self._prompted = key
@@ -413,18 +418,22 @@ class KioskApp:
         )
         self.display.render(vm)
 
-    def request_reload(self, new_cfg: Any) -> None:
-        """Called from the SIGHUP handler; applied between sessions by the main loop."""
-        self._pending_reload = new_cfg
-
     def _apply_reload(self) -> None:
-        if self._pending_reload is None or self.state not in (State.ATTRACT, State.OUT_OF_SERVICE):
+        """Take a SIGHUP-requested config between sessions; a bad file keeps the running config."""
+        if self.reloader is None or not self.reloader.pending:
             return
-        self.cfg, self._pending_reload = self._pending_reload, None
+        if self.state not in (State.ATTRACT, State.OUT_OF_SERVICE, State.LOCKED):
+            return
+        new = self.reloader.poll()
+        if new is self.cfg:
+            self.events.write("config_reload_rejected", self.clock.now(), error=str(self.reloader.last_error))
+            return
+        self.cfg = new
+        static = self.ctx.static
         self.ctx = self.ctx.evolve(
             static=StaticInfo(
                 kiosk_id=self.cfg.records.kiosk_id,
-                model_sha256=self.ctx.static.model_sha256,
+                model_sha256=static.model_sha256,
                 config_sha256=config_sha256(self.cfg),
                 app_version=__version__,
             )

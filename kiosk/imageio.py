@@ -26,7 +26,7 @@ import logging
 import os
 import stat
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +54,7 @@ class ImageHeader:
     width: int
     height: int
     orientation: int = 1
+    complete: bool = True  # the end marker is there (JPEG EOI after the scan, PNG IEND, WebP RIFF size)
 
     @property
     def pixels(self) -> int:
@@ -166,7 +167,9 @@ def _jpeg_header(data: bytes) -> tuple[ImageHeader, int]:
     while pos < n:
         # Markers may be padded with any number of 0xFF bytes.
         if data[pos] != 0xFF:
-            raise InputError("the JPEG structure is damaged (no marker where one was expected)", code="corrupt_image")
+            raise InputError(
+                "the JPEG structure is damaged (no marker where one was expected)", code="corrupt_image"
+            )
         while pos < n and data[pos] == 0xFF:
             pos += 1
         if pos >= n:
@@ -252,15 +255,12 @@ def _png_header(data: bytes) -> ImageHeader:
             seen_iend = True
             break
         pos += 12 + length
-    if not seen_iend:
-        raise InputError("the PNG file is cut off (its end marker is missing)", code="truncated_image")
-    return ImageHeader("png", w, h, orientation)
+    return ImageHeader("png", w, h, orientation, complete=seen_iend)
 
 
 def _webp_header(data: bytes) -> ImageHeader:
     (riff_size,) = struct.unpack("<I", data[4:8])
-    if riff_size + 8 > len(data):
-        raise InputError("the WebP file is cut off", code="truncated_image")
+    complete = riff_size + 8 <= len(data)
     orientation = 1
     w = h = 0
     pos = 12
@@ -287,15 +287,18 @@ def _webp_header(data: bytes) -> ImageHeader:
             exif = body[6:] if body.startswith(b"Exif\x00\x00") else body
             orientation = _exif_orientation(exif)
         elif fourcc == b"ANMF":
-            raise InputError("animated WebP is not supported; upload a still picture", code="unsupported_format")
+            raise InputError(
+                "animated WebP is not supported; upload a still picture", code="unsupported_format"
+            )
         pos += 8 + clen + (clen & 1)
     if not w or not h:
         raise InputError("the WebP file has no image data", code="corrupt_image")
-    return ImageHeader("webp", w, h, orientation)
+    return ImageHeader("webp", w, h, orientation, complete=complete)
 
 
 def read_header(data: bytes) -> ImageHeader:
-    """Parse and check the header of an accepted format; raises :class:`InputError` otherwise."""
+    """Parse the header of an accepted format (no pixel decoding); raises :class:`InputError` for
+    other formats and damaged headers. Completeness is reported in ``complete``, not raised."""
     fmt = sniff_format(data)
     if fmt in _REFUSED_MESSAGES:
         code = "not_an_image" if fmt == "video" else "unsupported_format"
@@ -308,9 +311,7 @@ def read_header(data: bytes) -> ImageHeader:
     if fmt == "jpeg":
         header, sos = _jpeg_header(data)
         # Entropy-coded data stuffs 0xFF as FF00, so an FFD9 after the first scan is the real end marker.
-        if data.find(b"\xff\xd9", sos) < 0:
-            raise InputError("the JPEG file is cut off (incomplete upload or copy)", code="truncated_image")
-        return header
+        return replace(header, complete=data.find(b"\xff\xd9", sos) >= 0)
     if fmt == "png":
         return _png_header(data)
     return _webp_header(data)
@@ -378,7 +379,7 @@ def apply_orientation(rgb: np.ndarray, orientation: int) -> np.ndarray:
     elif orientation == 6:
         out = np.rot90(rgb, k=-1)  # 90 degrees clockwise
     elif orientation == 7:
-        out = np.rot90(rgb, k=1)[::-1, :]
+        out = np.transpose(rgb[::-1, ::-1], (1, 0, 2))  # transverse: mirror across the anti-diagonal
     elif orientation == 8:
         out = np.rot90(rgb, k=1)  # 90 degrees counter-clockwise
     else:
@@ -404,7 +405,12 @@ def load_image(
     if not data:
         raise InputError("the file is empty (0 bytes)", code="empty_file")
     header = read_header(data)
-    _check_size(header, len(data), max_pixels)
+    _check_size(header, len(data), max_pixels)  # before anything else: never start on a giant
+    if not header.complete:
+        raise InputError(
+            f"the {header.format.upper()} file is cut off (an incomplete upload or copy); send it again",
+            code="truncated_image",
+        )
     return _decode(data, header)
 
 
@@ -415,9 +421,13 @@ def _decode(data: bytes, header: ImageHeader) -> np.ndarray:
     try:
         img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     except cv2.error as exc:
-        raise InputError(f"the {header.format.upper()} image could not be decoded: {exc.msg}", code="corrupt_image")
+        raise InputError(
+            f"the {header.format.upper()} image could not be decoded: {exc.msg}", code="corrupt_image"
+        ) from None
     if img is None or img.size == 0:
-        raise InputError(f"the {header.format.upper()} image data is damaged and cannot be decoded", code="corrupt_image")
+        raise InputError(
+            f"the {header.format.upper()} image data is damaged and cannot be decoded", code="corrupt_image"
+        )
     if img.shape[0] != header.height or img.shape[1] != header.width:
         # The decoder and the header disagree: something is forged; do not trust either.
         raise InputError("the image header does not match its data", code="corrupt_image")

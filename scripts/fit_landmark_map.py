@@ -9,8 +9,8 @@ What it does:
 2. Move the mesh and dlib's points into the face-normalised frame: the 150 px chip frame that the raw
    mesh vertices ``FIVE_POINT_MESH_IDX`` define (see ``kiosk.perception.align.mesh_frame``).
 3. For each dlib point, choose up to ``--max-vertices`` mesh vertices by greedy forward selection
-   among the 30 nearest, and fit affine weights (summing to 1) plus a constant offset by least
-   squares, pooled over x and y.
+   among the 30 nearest (iris vertices excluded: they follow the gaze), and fit convex weights (non-negative, summing to 1) plus a constant
+   offset by least squares, pooled over x and y.
 4. Report held-out residuals (2-fold split by identity, seeded), in chip pixels, for the raw
    vertices and for the fitted map, then fit on all faces and write the module.
 
@@ -36,6 +36,7 @@ from kiosk.perception import align  # noqa: E402
 
 OUT_MODULE = REPO / "kiosk" / "perception" / "align_map.py"
 POOL = 30
+IRIS_FIRST = 468
 
 
 def _central(boxes: list[tuple[float, float, float, float]], w: int, h: int) -> int:
@@ -104,17 +105,20 @@ def to_frame(mesh: np.ndarray, dlib5: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def fit_point(fm: np.ndarray, target: np.ndarray, idx: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Affine weights over ``idx`` (sum 1) plus an offset, least squares pooled over x and y."""
-    base = fm[:, idx[0]]
-    cols = [np.concatenate([(fm[:, j, 0] - base[:, 0]), (fm[:, j, 1] - base[:, 1])]) for j in idx[1:]]
-    n = len(fm)
-    cols.append(np.concatenate([np.ones(n), np.zeros(n)]))
-    cols.append(np.concatenate([np.zeros(n), np.ones(n)]))
-    a = np.stack(cols, axis=1)
-    y = np.concatenate([target[:, 0] - base[:, 0], target[:, 1] - base[:, 1]])
-    sol, *_ = np.linalg.lstsq(a, y, rcond=None)
-    w = np.concatenate([[1.0 - sol[:-2].sum()], sol[:-2]])
-    return w, sol[-2:]
+    """Convex weights over ``idx`` (non-negative, sum 1) plus an offset, least squares pooled over x and y.
+
+    Non-negative weights keep the map well conditioned: nearby vertices with large opposite weights
+    would fit as well on LFW but amplify landmark jitter on live video.
+    """
+    from scipy.optimize import nnls
+
+    m = fm[:, idx]
+    mm, mt = m.mean(axis=0), target.mean(axis=0)
+    a = np.concatenate([m[:, :, 0] - mm[:, 0], m[:, :, 1] - mm[:, 1]], axis=0)
+    y = np.concatenate([target[:, 0] - mt[0], target[:, 1] - mt[1]])
+    big = 1e3 * np.sqrt(len(fm))  # a heavy extra row enforces sum(w) == 1
+    w, _ = nnls(np.vstack([a, np.full((1, len(idx)), big)]), np.append(y, big))
+    return w, mt - w @ mm
 
 
 def predict_point(fm: np.ndarray, idx: list[int], w: np.ndarray, off: np.ndarray) -> np.ndarray:
@@ -123,7 +127,9 @@ def predict_point(fm: np.ndarray, idx: list[int], w: np.ndarray, off: np.ndarray
 
 def select(fm: np.ndarray, target: np.ndarray, max_vertices: int) -> list[int]:
     mean_t = target.mean(axis=0)
-    pool = list(np.argsort(np.linalg.norm(fm.mean(axis=0) - mean_t, axis=1))[:POOL])
+    order = np.argsort(np.linalg.norm(fm.mean(axis=0) - mean_t, axis=1))
+    # Iris vertices (468..477) follow the gaze, not the eyelids: keep them out of the map.
+    pool = [int(j) for j in order if j < IRIS_FIRST][:POOL]
     chosen: list[int] = []
     for _ in range(max_vertices):
         best, best_err = None, np.inf
@@ -185,12 +191,13 @@ def write_module(model: list[tuple[list[int], np.ndarray, np.ndarray]], info: di
         "",
         "Written by ``scripts/fit_landmark_map.py --write`` (rerun it to refit; do not edit by hand).",
         "Each entry, in dlib's part order (image-right eye outer, inner; image-left eye outer, inner;",
-        "below the nose), is (mesh vertex indices, affine weights summing to 1, offset (x, y)) in the",
+        "below the nose), is (mesh vertex indices, convex weights (>= 0, sum 1), offset (x, y)) in the",
         "face-normalised frame of :func:`kiosk.perception.align.mesh_frame` (150 px chip pixels).",
         "",
         "How it was fitted: dlib's HOG detector + shape_predictor_5_face_landmarks.dat and our",
         "FaceLandmarker (IMAGE mode) on the same LFW images; greedy choice of vertices among the 30",
-        "nearest, least squares pooled over x and y. FIT_INFO holds the data size and held-out residuals.",
+        "nearest non-iris vertices, convex weights and an offset by least squares pooled over x and y. FIT_INFO holds the",
+        "data size and the held-out residuals.",
         '"""',
         "",
         "from __future__ import annotations",
@@ -203,7 +210,7 @@ def write_module(model: list[tuple[list[int], np.ndarray, np.ndarray]], info: di
         lines.append(f"    (({idx_s},), ({w_s},), ({float(off[0]):.4f}, {float(off[1]):.4f})),")
     lines.append(")")
     lines.append("")
-    lines.append("FIT_INFO: dict[str, object] = " + json.dumps(info, indent=4).replace("\n", "\n") )
+    lines.append("FIT_INFO: dict[str, object] = " + json.dumps(info, indent=4))
     OUT_MODULE.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {OUT_MODULE}", file=sys.stderr)
 

@@ -69,19 +69,14 @@ def run_kiosk(args: argparse.Namespace, cfg: Any) -> tuple[int, Any]:
         notify_stopping()
         app.stop_requested = True
 
-    def on_hup(signum: int, _frame: Any) -> None:
+    if args.config is not None:
         from kiosk.platform.reload import ConfigReloader
 
-        path = args.config
-        if path is None:
-            return
-        new = ConfigReloader(path, app.cfg).reload()
-        if new is not app.cfg:
-            app.request_reload(new)
+        app.reloader = ConfigReloader(args.config, cfg)
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, lambda *_: app.reloader.request())
 
     signal.signal(signal.SIGTERM, on_term)
-    if hasattr(signal, "SIGHUP"):
-        signal.signal(signal.SIGHUP, on_hup)
     try:
         app.build()
         code = app.run()

@@ -37,17 +37,26 @@ class AutoCapture(Section):
         0.02, ge=0, le=1, description="Largest fraction of saturated pixels allowed over the portrait"
     )
     analysis_width_px: int = Field(
-        640, ge=160, le=1920, description="Frames are analysed at this width; max_motion_px is in these pixels"
+        640,
+        ge=160,
+        le=1920,
+        description="Frames are analysed at this width; max_motion_px is in these pixels",
     )
     max_tilt_deg: float = Field(
-        25.0, ge=5, le=45, description="Largest deviation of a document corner from 90 degrees (held too slanted)"
+        25.0,
+        ge=5,
+        le=45,
+        description="Largest deviation of a document corner from 90 degrees (held too slanted)",
     )
     min_brightness: float = Field(45.0, ge=0, le=255, description="Mean grey level of the document, at least")
     face_check_interval_s: float = Field(
         0.3, ge=0, le=5, description="Look for the portrait on the steady document at most this often (s)"
     )
     photo_side_after_s: float = Field(
-        1.5, ge=0.2, le=30, description="Steady document with no portrait this long: ask for the photo side (s)"
+        1.5,
+        ge=0.2,
+        le=30,
+        description="Steady document with no portrait this long: ask for the photo side (s)",
     )
 
 
@@ -66,13 +75,23 @@ class PortraitRules(Section):
 
 
 class StillImage(Section):
-    rectify: bool = Field(True, description="Perspective-correct an uploaded photo when the document's edges are found")
-    min_area_frac: float = Field(
-        0.2, gt=0, le=1, description="A document outline must cover at least this fraction of an uploaded image"
+    rectify: bool = Field(
+        True, description="Perspective-correct an uploaded photo when the document's edges are found"
     )
-    px_per_mm: float = Field(12.0, ge=4, le=40, description="Resolution of a rectified document (pixels per mm)")
+    min_area_frac: float = Field(
+        0.2,
+        gt=0,
+        le=1,
+        description="A document outline must cover at least this fraction of an uploaded image",
+    )
+    px_per_mm: float = Field(
+        12.0, ge=4, le=40, description="Resolution of a rectified document (pixels per mm)"
+    )
     min_face_search_px: int = Field(
-        20, ge=8, le=400, description="Smallest face the detector searches for on a document (px, shorter side)"
+        20,
+        ge=8,
+        le=400,
+        description="Smallest face the detector searches for on a document (px, shorter side)",
     )
 
 

@@ -26,7 +26,10 @@ class MatchConfig(Section):
     model: Literal["int8", "fp16", "fp32"] = Field("int8", description="Which TFLite face embedder to load")
     num_threads: int = Field(2, ge=1, le=16, description="LiteRT CPU threads for the embedder")
     fmr_target: float = Field(
-        1e-3, gt=0, lt=1, description="False-match rate the threshold was calibrated for (informational)"
+        1e-3,
+        gt=0,
+        lt=1,
+        description="Target false-match rate; picks the manifest's calibrated threshold when threshold is null",
     )
     threshold: float | None = Field(
         None,
@@ -42,6 +45,20 @@ class MatchConfig(Section):
     )
 
 
+class StillSelfieRules(Section):
+    """A selfie given as a still image (``ekyc-kiosk verify``, uploads), not a live camera frame."""
+
+    min_face_px: int = Field(48, ge=16, le=2000, description="Selfie face box, shorter side, at least (px)")
+    min_sharpness: float = Field(15.0, ge=0, description="Laplacian variance of the selfie face, at least")
+    other_face_area_ratio: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="A second face at least this fraction of the main face's area makes the selfie unusable",
+    )
+
+
 class FaceConfig(Section):
     capture: CaptureGates = Field(default_factory=CaptureGates)
     match: MatchConfig = Field(default_factory=MatchConfig)
+    still: StillSelfieRules = Field(default_factory=StillSelfieRules)

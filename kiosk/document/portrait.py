@@ -36,7 +36,7 @@ def eye_line_angle_deg(face: FaceObservation) -> float:
 
 def upright_quarter_turns(face: FaceObservation) -> int:
     """How many 90-degree counter-clockwise turns of the image make ``face`` upright (0..3)."""
-    return int(round(eye_line_angle_deg(face) / 90.0)) % 4
+    return round(eye_line_angle_deg(face) / 90.0) % 4
 
 
 def exposure_of(rgb: np.ndarray, box: tuple[float, float, float, float]) -> tuple[float, float]:
@@ -46,7 +46,7 @@ def exposure_of(rgb: np.ndarray, box: tuple[float, float, float, float]) -> tupl
     h, w = rgb.shape[:2]
     x, y, bw, bh = box
     x0, y0 = max(0, int(x)), max(0, int(y))
-    x1, y1 = min(w, int(math.ceil(x + bw))), min(h, int(math.ceil(y + bh)))
+    x1, y1 = min(w, math.ceil(x + bw)), min(h, math.ceil(y + bh))
     if x1 - x0 < 2 or y1 - y0 < 2:
         return 0.0, 1.0
     grey = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
@@ -62,14 +62,16 @@ def crop_with_margin(
     h, w = rgb.shape[:2]
     x, y, bw, bh = box
     mx, my = bw * margin_frac, bh * margin_frac
-    x0 = max(0, int(math.floor(x - mx)))
-    y0 = max(0, int(math.floor(y - my * 1.3)))
-    x1 = min(w, int(math.ceil(x + bw + mx)))
-    y1 = min(h, int(math.ceil(y + bh + my * 0.9)))
+    x0 = max(0, math.floor(x - mx))
+    y0 = max(0, math.floor(y - my * 1.3))
+    x1 = min(w, math.ceil(x + bw + mx))
+    y1 = min(h, math.ceil(y + bh + my * 0.9))
     return np.ascontiguousarray(rgb[y0:y1, x0:x1]).copy(), (x0, y0, x1 - x0, y1 - y0)
 
 
-def split_ghosts(faces: list[FaceObservation], ghost_max_area_ratio: float) -> tuple[FaceObservation, int, int]:
+def split_ghosts(
+    faces: list[FaceObservation], ghost_max_area_ratio: float
+) -> tuple[FaceObservation, int, int]:
     """(main portrait, ghost count, count of other faces of similar size) from faces largest first."""
     main = faces[0]
     ghosts = others = 0
@@ -108,7 +110,8 @@ def select_portrait(image: np.ndarray, faces: list[FaceObservation], rules: Port
         )
     if quality.sharpness < rules.min_sharpness:
         raise InputError(
-            f"the portrait is too blurred (sharpness {quality.sharpness:.0f}, at least {rules.min_sharpness:.0f}); "
+            f"the portrait is too blurred (sharpness {quality.sharpness:.0f}, "
+            f"at least {rules.min_sharpness:.0f}); "
             "hold the document still and in focus",
             code="face_too_blurred",
         )

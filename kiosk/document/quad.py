@@ -126,7 +126,12 @@ def _colour_mask(rgb: np.ndarray) -> np.ndarray | None:
     h, w = lab.shape[:2]
     b = max(2, min(h, w) // 40)
     border = np.concatenate(
-        [lab[:b].reshape(-1, 3), lab[-b:].reshape(-1, 3), lab[:, :b].reshape(-1, 3), lab[:, -b:].reshape(-1, 3)]
+        [
+            lab[:b].reshape(-1, 3),
+            lab[-b:].reshape(-1, 3),
+            lab[:, :b].reshape(-1, 3),
+            lab[:, -b:].reshape(-1, 3),
+        ]
     )
     bg = np.median(border, axis=0)
     spread = float(np.median(np.linalg.norm(border - bg, axis=1)))
@@ -150,7 +155,11 @@ def find_document_quad(rgb: np.ndarray, options: QuadOptions | None = None) -> Q
     opts = options or QuadOptions()
     h0, w0 = rgb.shape[:2]
     scale = min(1.0, opts.work_px / max(h0, w0))
-    small = rgb if scale >= 1.0 else cv2.resize(rgb, (round(w0 * scale), round(h0 * scale)), interpolation=cv2.INTER_AREA)
+    small = (
+        rgb
+        if scale >= 1.0
+        else cv2.resize(rgb, (round(w0 * scale), round(h0 * scale)), interpolation=cv2.INTER_AREA)
+    )
     h, w = small.shape[:2]
     grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
 

@@ -32,14 +32,15 @@ def as_is(rgb: np.ndarray) -> Rectified:
 
 
 def rectify(
-    rgb: np.ndarray, quad: Quad, *, px_per_mm: float = DEFAULT_PX_PER_MM, max_upscale: float = 2.0
+    rgb: np.ndarray, quad: Quad, *, px_per_mm: float = DEFAULT_PX_PER_MM, max_upscale: float = 1.0
 ) -> Rectified:
     """Warp the document inside ``quad`` to a landscape canvas of its canonical size.
 
     The kind is chosen from the outline's measured side ratio; when it is neither ID-1 nor TD3 the
-    measured ratio is kept (an open passport booklet is not squeezed into a card). The output resolution is
-    ``px_per_mm``, lowered when that would magnify the source by more than ``max_upscale``
-    (inventing pixels does not help the face matcher). An outline seen in portrait orientation
+    measured ratio is kept (an open passport booklet is not squeezed into a card). The output
+    resolution is ``px_per_mm``, lowered when that would magnify the source by more than
+    ``max_upscale`` (default 1: inventing pixels does not help the face matcher, and it would let a
+    too-small portrait pass the ``min_face_px`` rule). An outline seen in portrait orientation
     (card held sideways) is turned so the output is landscape; :func:`turn` fixes the quarter-turn
     afterwards once the portrait shows which way is up.
     """
@@ -72,7 +73,8 @@ def turn(doc: Rectified, quarter_turns_ccw: int) -> Rectified:
         return doc
     h, w = doc.image.shape[:2]
     img = np.ascontiguousarray(np.rot90(doc.image, k))
-    # Pixel maps of np.rot90 (x right, y down): k=1: (x, y) -> (y, w-1-x); k=2: (w-1-x, h-1-y); k=3: (h-1-y, x)
+    # Pixel maps of np.rot90 (x right, y down):
+    # k=1: (x, y) -> (y, w-1-x); k=2: (w-1-x, h-1-y); k=3: (h-1-y, x)
     if k == 1:
         m = np.array([[0, 1, 0], [-1, 0, w - 1], [0, 0, 1]], dtype=np.float64)
     elif k == 2:

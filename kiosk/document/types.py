@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -121,9 +122,9 @@ class DocumentResult:
     document: Rectified
     timings_ms: dict[str, float] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         p = self.portrait
-        out: dict[str, object] = {
+        out: dict[str, Any] = {
             "portrait": {
                 "box": [round(float(v), 1) for v in p.box],
                 "quality": p.quality_dict(),
@@ -139,5 +140,5 @@ class DocumentResult:
             },
         }
         if p.input_box is not None:
-            out["portrait"]["input_box"] = [round(float(v), 1) for v in p.input_box]  # type: ignore[index]
+            out["portrait"]["input_box"] = [round(float(v), 1) for v in p.input_box]
         return out

@@ -103,14 +103,14 @@ def _overlap_small(a: tuple[float, float, float, float], b: tuple[float, float, 
 def tile_grid(width: int, height: int, side: int, overlap: float = 0.4) -> list[tuple[int, int, int, int]]:
     """Square tiles (x, y, w, h) of ``side`` px covering a width x height image, ``overlap`` shared."""
     side = max(1, min(side, width, height))
-    stride = max(1, int(round(side * (1.0 - overlap))))
+    stride = max(1, round(side * (1.0 - overlap)))
 
     def starts(total: int) -> list[int]:
         if total <= side:
             return [0]
         n = math.ceil((total - side) / stride) + 1
         step = (total - side) / (n - 1)
-        return [int(round(i * step)) for i in range(n)]
+        return [round(i * step) for i in range(n)]
 
     return [(x, y, side, side) for y in starts(height) for x in starts(width)]
 
@@ -244,7 +244,8 @@ class StillFaceDetector:
         kept: list[_Candidate] = []
         for c in sorted(cands, key=rank):
             if any(
-                box_iou(c.box, k.box) > self.options.nms_iou or _overlap_small(c.box, k.box) > 0.7 for k in kept
+                box_iou(c.box, k.box) > self.options.nms_iou or _overlap_small(c.box, k.box) > 0.7
+                for k in kept
             ):
                 continue
             kept.append(c)
@@ -256,11 +257,11 @@ class StillFaceDetector:
         out: list[_Candidate] = []
         for c in cands:
             x, y, bw, bh = c.box
-            side = int(round(max(bw, bh) * self.options.refine_context))
+            side = round(max(bw, bh) * self.options.refine_context)
             side = max(16, min(side, W, H))
             cx, cy = x + bw / 2, y + bh / 2
-            x0 = int(round(min(max(0.0, cx - side / 2), W - side)))
-            y0 = int(round(min(max(0.0, cy - side / 2), H - side)))
+            x0 = round(min(max(0.0, cx - side / 2), W - side))
+            y0 = round(min(max(0.0, cy - side / 2), H - side))
             if c.whole and side >= 0.9 * max(W, H):
                 out.append(replace(c, refined=True))  # the crop would be the whole image again
                 continue

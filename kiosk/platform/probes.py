@@ -33,6 +33,7 @@ class Status(str, enum.Enum):
     WARN = "warn"  # works, but an operator should look (e.g. NTP state unknown)
     FAIL = "fail"
     UNAVAILABLE = "unavailable"  # the check itself could not run (e.g. no camera backend installed)
+    SKIPPED = "skipped"  # the operator asked not to run it
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,16 @@ class Probe:
 
     @property
     def ok(self) -> bool:
-        return self.status in (Status.OK, Status.WARN)
+        return self.status in (Status.OK, Status.WARN, Status.SKIPPED)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status.value, "ok": self.ok, "detail": self.detail,
-                "fix": self.fix}
+        return {
+            "name": self.name,
+            "status": self.status.value,
+            "ok": self.ok,
+            "detail": self.detail,
+            "fix": self.fix,
+        }
 
 
 def _existing_ancestor(path: Path) -> Path:
@@ -83,8 +89,12 @@ def disk_probe(path: str | Path, min_free_mb: float) -> Probe:
     detail = f"{free:.0f} MB free on the file system of {path} (minimum {min_free_mb:g} MB)"
     if ok:
         return Probe("disk", Status.OK, detail)
-    return Probe("disk", Status.FAIL, detail,
-                 "free space (old logs, evidence) or lower records.min_free_mb; new sessions are refused")
+    return Probe(
+        "disk",
+        Status.FAIL,
+        detail,
+        "free space (old logs, evidence) or lower records.min_free_mb; new sessions are refused",
+    )
 
 
 def clock_probe(
@@ -103,16 +113,28 @@ def clock_probe(
     if m1 < m0:
         return Probe("clock", Status.FAIL, "monotonic clock went backwards", "report this board; reboot")
     if year < MIN_YEAR:
-        return Probe("clock", Status.FAIL, f"wall clock says year {year}",
-                     "enable time sync (systemd-timesyncd / chrony) and wait for NTP, or fit an RTC")
+        return Probe(
+            "clock",
+            Status.FAIL,
+            f"wall clock says year {year}",
+            "enable time sync (systemd-timesyncd / chrony) and wait for NTP, or fit an RTC",
+        )
     synced = (ntp or ntp_synchronized)()
     now = _dt.datetime.fromtimestamp(wall(), tz=_dt.timezone.utc).isoformat(timespec="seconds")
     if synced is None:
-        return Probe("clock", Status.WARN, f"wall clock {now}; NTP state unknown (timedatectl unavailable)",
-                     "make sure a time sync service runs")
+        return Probe(
+            "clock",
+            Status.WARN,
+            f"wall clock {now}; NTP state unknown (timedatectl unavailable)",
+            "make sure a time sync service runs",
+        )
     if not synced:
-        return Probe("clock", Status.WARN, f"wall clock {now}; NTP not synchronised",
-                     "check network time: timedatectl timesync-status")
+        return Probe(
+            "clock",
+            Status.WARN,
+            f"wall clock {now}; NTP not synchronised",
+            "check network time: timedatectl timesync-status",
+        )
     return Probe("clock", Status.OK, f"wall clock {now}; NTP synchronised")
 
 
@@ -122,8 +144,13 @@ def ntp_synchronized(timeout_s: float = 5.0) -> bool | None:
     if exe is None:
         return None
     try:
-        out = subprocess.run([exe, "show", "-p", "NTPSynchronized", "--value"], capture_output=True,
-                             text=True, timeout=timeout_s, check=False)
+        out = subprocess.run(
+            [exe, "show", "-p", "NTPSynchronized", "--value"],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     value = out.stdout.strip().lower()
@@ -136,10 +163,16 @@ def data_dir_probe(path: str | Path) -> Probe:
     """The data directory exists, is a directory, and a file can be created, fsynced and removed in it."""
     p = Path(path)
     if not p.exists():
-        return Probe("data_dir", Status.FAIL, f"{p} does not exist",
-                     f"create it for the service user: install -d -m 0700 {p} (scripts/install.sh does)")
+        return Probe(
+            "data_dir",
+            Status.FAIL,
+            f"{p} does not exist",
+            f"create it for the service user: install -d -m 0700 {p} (scripts/install.sh does)",
+        )
     if not p.is_dir():
-        return Probe("data_dir", Status.FAIL, f"{p} is not a directory", "point records.data_dir at a directory")
+        return Probe(
+            "data_dir", Status.FAIL, f"{p} is not a directory", "point records.data_dir at a directory"
+        )
     probe = p / f".doctor-{os.getpid()}.tmp"
     try:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -150,12 +183,20 @@ def data_dir_probe(path: str | Path) -> Probe:
             os.close(fd)
         probe.unlink()
     except OSError as exc:
-        return Probe("data_dir", Status.FAIL, f"{p} is not writable: {exc.strerror}",
-                     f"chown it to the service user and mode 0700 ({p})")
+        return Probe(
+            "data_dir",
+            Status.FAIL,
+            f"{p} is not writable: {exc.strerror}",
+            f"chown it to the service user and mode 0700 ({p})",
+        )
     mode = p.stat().st_mode & 0o777
     if mode & 0o007:
-        return Probe("data_dir", Status.WARN, f"{p} is writable but open to other users (mode {mode:o})",
-                     f"chmod 0700 {p}")
+        return Probe(
+            "data_dir",
+            Status.WARN,
+            f"{p} is writable but open to other users (mode {mode:o})",
+            f"chmod 0700 {p}",
+        )
     return Probe("data_dir", Status.OK, f"{p} writable (mode {mode:o})")
 
 
@@ -165,26 +206,36 @@ def camera_probe(camera_cfg: Any, timeout_s: float = 5.0) -> Probe:
     Uses ``kiosk.camera.factory.open_source(cfg.camera)``; when that module is not installed the probe is
     ``unavailable``. The source is closed before returning. Only the frame size is reported.
     """
+    import importlib
+
     try:
-        from kiosk.camera import factory
+        factory = importlib.import_module("kiosk.camera.factory")
     except ImportError as exc:
-        return Probe("camera", Status.UNAVAILABLE, f"camera backends not available ({exc})",
-                     "install the kiosk with its camera sources (kiosk.camera.factory)")
+        return Probe(
+            "camera",
+            Status.UNAVAILABLE,
+            f"camera backends not available ({exc})",
+            "install the kiosk with its camera sources (kiosk.camera.factory)",
+        )
     kind = getattr(camera_cfg, "type", "?")
     try:
         source = factory.open_source(camera_cfg)
+        if getattr(source, "is_open", True) is False and callable(getattr(source, "open", None)):
+            source.open()  # FrameSource contract: open() before read()
     except Exception as exc:  # any backend error is a failed probe, reported with its message
         return Probe("camera", Status.FAIL, f"{kind} camera did not open: {_msg(exc)}", _camera_fix(kind))
     try:
         frame = _read_one(source, timeout_s)
     except Exception as exc:
-        return Probe("camera", Status.FAIL, f"{kind} camera opened but gave no frame: {_msg(exc)}",
-                     _camera_fix(kind))
+        return Probe(
+            "camera", Status.FAIL, f"{kind} camera opened but gave no frame: {_msg(exc)}", _camera_fix(kind)
+        )
     finally:
         _close(source)
     if frame is None:
-        return Probe("camera", Status.FAIL, f"{kind} camera gave no frame within {timeout_s:g} s",
-                     _camera_fix(kind))
+        return Probe(
+            "camera", Status.FAIL, f"{kind} camera gave no frame within {timeout_s:g} s", _camera_fix(kind)
+        )
     rgb = getattr(frame, "rgb", None)
     shape = getattr(rgb, "shape", None)
     size = f"{shape[1]}x{shape[0]}" if shape is not None and len(shape) >= 2 else "unknown size"
@@ -247,11 +298,21 @@ def display_probe(timeout_s: float = 15.0, env: dict[str, str] | None = None) ->
     child_env = dict(os.environ if env is None else env)
     child_env.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout_s,
-                             env=child_env, check=False)
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env=child_env,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
-        return Probe("display", Status.FAIL, f"SDL video init hung for {timeout_s:g} s",
-                     "check the DRM device and that no desktop session holds the screen")
+        return Probe(
+            "display",
+            Status.FAIL,
+            f"SDL video init hung for {timeout_s:g} s",
+            "check the DRM device and that no desktop session holds the screen",
+        )
     except OSError as exc:
         return Probe("display", Status.UNAVAILABLE, f"cannot run the display check: {exc}", "")
     if out.returncode != 0:
@@ -259,15 +320,32 @@ def display_probe(timeout_s: float = 15.0, env: dict[str, str] | None = None) ->
         if "No module named 'pygame'" in err:
             return Probe("display", Status.UNAVAILABLE, "pygame is not installed", "pip install pygame-ce")
         driver = child_env.get("SDL_VIDEODRIVER", "(auto)")
-        return Probe("display", Status.FAIL, f"SDL video driver {driver} failed: {err}",
-                     "on the appliance: SDL_VIDEODRIVER=kmsdrm, user in groups video/render, no desktop "
-                     "session on the screen; on a laptop: run inside the desktop session")
+        return Probe(
+            "display",
+            Status.FAIL,
+            f"SDL video driver {driver} failed: {err}",
+            "on the appliance: SDL_VIDEODRIVER=kmsdrm, user in groups video/render, no desktop "
+            "session on the screen; on a laptop: run inside the desktop session",
+        )
     lines = out.stdout.strip().splitlines()
     driver = lines[0] if lines else "?"
     sizes = lines[1] if len(lines) > 1 and lines[1] else "no size reported"
     if driver in ("dummy", "offscreen"):
-        return Probe("display", Status.WARN, f"SDL driver {driver} (headless; nothing is shown)",
-                     "unset SDL_VIDEODRIVER=dummy on the appliance")
+        requested = child_env.get("SDL_VIDEODRIVER", "")
+        if requested in ("dummy", "offscreen"):
+            return Probe(
+                "display",
+                Status.WARN,
+                f"SDL driver {driver} as requested (headless; nothing is shown)",
+                "unset SDL_VIDEODRIVER=dummy/offscreen on the appliance",
+            )
+        return Probe(
+            "display",
+            Status.FAIL,
+            f"no usable screen: SDL fell back to its {driver} driver",
+            "connect the screen; on the appliance set SDL_VIDEODRIVER=kmsdrm (the unit does) and "
+            "make sure no desktop session holds it; on a laptop run inside the desktop session",
+        )
     return Probe("display", Status.OK, f"SDL driver {driver}, screens {sizes}")
 
 

@@ -72,6 +72,7 @@ class ConfigReloader:
         if old_sha == new_sha:
             log.info("config reloaded from %s (unchanged, sha256 %s)", self.path, new_sha[:12])
         else:
-            log.info("config reloaded from %s (sha256 %s -> %s)", self.path, (old_sha or "none")[:12],
-                     new_sha[:12])
+            log.info(
+                "config reloaded from %s (sha256 %s -> %s)", self.path, (old_sha or "none")[:12], new_sha[:12]
+            )
         return new

@@ -96,7 +96,9 @@ def generate_key(path: str | Path) -> SigningKey:
     try:
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
-        raise StorageError(f"signing key {p} already exists; refusing to overwrite it", code="key_exists") from None
+        raise StorageError(
+            f"signing key {p} already exists; refusing to overwrite it", code="key_exists"
+        ) from None
     except OSError as exc:
         raise StorageError(f"cannot create signing key {p}: {exc.strerror}") from None
     try:
@@ -143,7 +145,9 @@ def load_key(path: str | Path) -> SigningKey:
     except OSError as exc:
         raise StorageError(f"cannot read signing key {p}: {exc.strerror}", code="key_unreadable") from None
     except (ValueError, TypeError) as exc:
-        raise StorageError(f"signing key {p} is not a PEM private key: {exc}", code="key_unreadable") from None
+        raise StorageError(
+            f"signing key {p} is not a PEM private key: {exc}", code="key_unreadable"
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
         raise StorageError(f"signing key {p} is not an Ed25519 key", code="key_unreadable")
     return SigningKey(key, p)

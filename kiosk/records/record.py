@@ -38,10 +38,29 @@ RECORD_SCHEMA = 1
 
 # Keys that must never appear anywhere in a record (case-insensitive, also as a suffix like face_image).
 FORBIDDEN_KEYS = (
-    "image", "images", "img", "jpeg", "png", "frame", "frames", "pixels", "crop", "chip", "selfie",
-    "embedding", "embeddings", "template", "templates", "descriptor", "descriptors", "feature_vector",
-    "landmarks", "mesh", "blendshapes", "portrait_image",
-)  # fmt: skip
+    "image",
+    "images",
+    "img",
+    "jpeg",
+    "png",
+    "frame",
+    "frames",
+    "pixels",
+    "crop",
+    "chip",
+    "selfie",
+    "embedding",
+    "embeddings",
+    "template",
+    "templates",
+    "descriptor",
+    "descriptors",
+    "feature_vector",
+    "landmarks",
+    "mesh",
+    "blendshapes",
+    "portrait_image",
+)
 MAX_NUMERIC_LIST = 16  # longer numeric lists look like vectors (an embedding is 128 floats)
 MAX_STRING_CHARS = 2000  # a longer string could smuggle an encoded image
 
@@ -67,7 +86,11 @@ def canonical_json(obj: Any) -> bytes:
 
 def utc_now_iso(wall: float | None = None) -> str:
     """Wall-clock time as ISO 8601 UTC with milliseconds, e.g. ``2025-03-01T10:22:33.123+00:00``."""
-    t = _dt.datetime.now(_dt.timezone.utc) if wall is None else _dt.datetime.fromtimestamp(wall, _dt.timezone.utc)
+    t = (
+        _dt.datetime.now(_dt.timezone.utc)
+        if wall is None
+        else _dt.datetime.fromtimestamp(wall, _dt.timezone.utc)
+    )
     return t.isoformat(timespec="milliseconds")
 
 
@@ -138,7 +161,9 @@ def check_no_biometrics(record: Mapping[str, Any]) -> None:
             for i, sub in enumerate(v):
                 walk(sub, f"{path}[{i}]")
         elif isinstance(v, str) and len(v) > MAX_STRING_CHARS:
-            raise InputError(f"record field {path} is a {len(v)}-character string; at most {MAX_STRING_CHARS}")
+            raise InputError(
+                f"record field {path} is a {len(v)}-character string; at most {MAX_STRING_CHARS}"
+            )
         elif isinstance(v, float) and not math.isfinite(v):
             raise InputError(f"record field {path} is {v}; use null for a missing number")
 
