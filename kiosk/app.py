@@ -71,6 +71,7 @@ class KioskApp:
         self.cfg = cfg
         self.opts = opts
         self.source: Any = None
+        self.actor: Any = None
         self.pump: PerceptionPump | None = None
         self.display: Any = None
         self.landmarker: Any = None
@@ -79,6 +80,7 @@ class KioskApp:
         self.doc_capture: Any = None
         self.audit: Any = None
         self.outbox: Any = None
+        self.records_rt: Any = None
         self.watchdog: Any = None
         self.notifier: Any = None
         self.reloader: Any = None  # kiosk.platform.reload.ConfigReloader, set by the run command
@@ -100,10 +102,10 @@ class KioskApp:
     # ---- construction -------------------------------------------------------------------------
     def build(self) -> None:
         """Open the camera, load and verify the models, open the audit log and the display."""
-        from kiosk.camera.factory import open_source, parse_source_uri
+        from kiosk.camera.factory import find_actor, parse_source_uri, resilient_source
         from kiosk.models import model_sha256s, verified_model_path
         from kiosk.perception.landmarker import FaceLandmarker, LandmarkerOptions, RunningMode
-        from kiosk.runtime.matcher import LiveMatcher
+        from kiosk.perception.verifier import FaceVerifier
 
         cam_cfg = parse_source_uri(self.opts.source) if self.opts.source else self.cfg.camera
         if self.opts.realtime is not None and hasattr(cam_cfg, "realtime"):
@@ -112,12 +114,16 @@ class KioskApp:
         self._sim = simulated and not getattr(cam_cfg, "realtime", True)
         if self._clock is None:
             self._clock = FakeClock() if self._sim else MonotonicClock()
-        self.matcher = LiveMatcher(self.cfg)  # verifies the embedder's sha256 before anything else starts
+        self.matcher = FaceVerifier(self.cfg)
+        _ = self.matcher.embedder  # loads the model after checking its sha256: refuse to start on a mismatch
+        self.matcher.threshold(document=True)  # no calibrated threshold: refuse to start, never guess
         lm_path = verified_model_path("face_landmarker")
         self.landmarker = FaceLandmarker(
             LandmarkerOptions(model_path=lm_path, mode=RunningMode.VIDEO, max_faces=3)
         )
-        self.source = open_source(cam_cfg, clock=self._clock)
+        # A missing camera is an event (attract says so and it is retried), never a crash.
+        self.source = resilient_source(cam_cfg, clock=self._clock)
+        self.actor = find_actor(self.source)
         self.pump = PerceptionPump(self.source, self.landmarker, threaded=not self._sim)
         self.worker = Worker(inline=self._sim)
         shas = model_sha256s(["face_landmarker", self.matcher.model_name])
@@ -137,10 +143,26 @@ class KioskApp:
         self.watchdog = Watchdog.from_env(self.notifier)
 
     def _open_records(self) -> None:
-        from kiosk.runtime.records_io import open_audit, open_outbox
+        """Open the signed audit log and the outbox. On the appliance the device key is made at install and
+        a missing key stops the start; a developer's or demo run (not under systemd) makes one."""
+        import os
 
-        self.audit = open_audit(self.cfg)
-        self.outbox = open_outbox(self.cfg)
+        from kiosk.errors import StorageError
+        from kiosk.records.keys import generate_key
+        from kiosk.records.runtime import open_records, signing_key_path
+
+        try:
+            self.records_rt = open_records(self.cfg, clock=self.clock)
+        except StorageError as exc:
+            if exc.code != "key_missing" or os.environ.get("NOTIFY_SOCKET"):
+                raise
+            key_path = signing_key_path(self.cfg.records)
+            log.warning("no device signing key; creating %s for this development run", key_path)
+            generate_key(key_path)
+            self.records_rt = open_records(self.cfg, clock=self.clock)
+        self.audit = self.records_rt.log
+        self.outbox = self.records_rt.outbox
+        self.outbox.start()
 
     def _open_display(self) -> None:
         from kiosk.ui.display import make_display
@@ -287,17 +309,13 @@ class KioskApp:
             q = p.obs.primary.quality.as_dict() if (p.obs.primary and p.obs.primary.quality) else {}
             return [ev.FaceSeen(p.frame.timestamp_s, g.face_count, g.ok, g.hint, q)]
         if self.state is State.CHALLENGES and self.liveness is not None:
-            return [self.liveness.update(p.obs)]
+            return [self.liveness.update(p.obs, p.frame.rgb)]
         return []
 
     def _document_frame(self, p: Perceived) -> list[Any]:
-        done = self.doc_capture.update(p.frame.rgb, p.frame.timestamp_s)
-        if done is None:
-            return []
-        if isinstance(done, ev.DocumentRefused | ev.DocumentAccepted):
-            self.doc_capture = None
-            return [done]
-        self.ctx = self.ctx.evolve(hint=done)
+        hint = self.doc_capture.update(p.frame.rgb, p.frame.timestamp_s)
+        if hint is not None and hint != self.ctx.hint:
+            self.ctx = self.ctx.evolve(hint=hint)
         return []
 
     # ---- effects -----------------------------------------------------------------------------
@@ -333,11 +351,10 @@ class KioskApp:
     def _start_document(self) -> None:
         from kiosk.runtime.document_link import start_document
 
-        job, tracker = start_document(self.cfg, self.opts.id_image, self.source, self.matcher, self.scratch)
-        self.doc_capture = tracker
-        if job is not None:
-            assert self.worker is not None
-            self.worker.submit("document", job)
+        assert self.worker is not None
+        self.doc_capture = start_document(
+            self.cfg, self.opts.id_image, self.matcher, self.scratch, self.worker.submit, self.clock
+        )
 
     def _embed_live(self, effect: fx.EmbedLiveFace) -> None:
         assert self.worker is not None
@@ -355,16 +372,16 @@ class KioskApp:
                 return ev.MatchFailed(purpose, "no_single_face", "no single face in the chosen frame")
             if scratch.id_embedding is None:
                 return ev.MatchFailed(purpose, "no_document", "no document portrait enrolled")
-            d, thr, ok = matcher.compare_live(chosen.frame.rgb, chosen.obs.faces[0], scratch.id_embedding)
-            return ev.MatchResult(purpose, chosen.frame.timestamp_s, d, thr, ok)
+            dec = matcher.compare_live(chosen.frame.rgb, chosen.obs.faces[0], scratch.id_embedding)
+            return ev.MatchResult(purpose, chosen.frame.timestamp_s, dec.distance, dec.threshold, dec.match)
 
         self.worker.submit(f"embed_{purpose}", job)
 
     def _write_record(self, record: dict[str, Any], now: float) -> None:
-        stored = self.audit.append(record) if self.audit is not None else None
-        rid = getattr(stored, "record_id", None)
-        if self.outbox is not None and stored is not None:
-            self.outbox.enqueue(stored)
+        stored = self.audit.append(record)  # durable (fsync'd commit) before the result is drawn
+        rid = stored.record_id
+        if self.outbox is not None:
+            self.outbox.notify()
         full = {**record, "record_id": rid}
         self.records.append(full)
         self.events.write("decision", now, **full)
@@ -372,8 +389,7 @@ class KioskApp:
     # ---- misc --------------------------------------------------------------------------------
     def _prompt_actor(self) -> None:
         """Tell a simulated applicant what the screen asks, once per change."""
-        on_prompt = getattr(self.source, "on_prompt", None)
-        if on_prompt is None:
+        if self.actor is None:
             return
         ask: str | None = None
         if self.state is State.CHALLENGES:
@@ -383,7 +399,7 @@ class KioskApp:
         key = (self.state, ask)
         if key != self._prompted:
             self._prompted = key
-            on_prompt(ask, self.clock.now())
+            self.actor.on_prompt(ask, self.clock.now())
 
     def _service_check(self) -> None:
         from kiosk.platform.probes import disk_ok
@@ -446,7 +462,7 @@ class KioskApp:
         for part in (self.pump, self.worker):
             if part is not None:
                 part.close()
-        for part in (self.source, self.landmarker, self.matcher, self.outbox, self.audit, self.display):
+        for part in (self.source, self.landmarker, self.matcher, self.records_rt, self.display):
             close = getattr(part, "close", None)
             if close is not None:
                 try:

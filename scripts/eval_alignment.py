@@ -33,7 +33,9 @@ from kiosk.eval.runner import embed_chips, extract_chips, score_system  # noqa: 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("pairs", nargs="?", type=Path, default=Path("/work/shared/data/lfw_devtrain/pairsDevTrain.txt"))
+    ap.add_argument(
+        "pairs", nargs="?", type=Path, default=Path("/work/shared/data/lfw_devtrain/pairsDevTrain.txt")
+    )
     ap.add_argument("--images", type=Path, default=None)
     ap.add_argument("--head", type=int, default=None, help="first N matched and N mismatched pairs only")
     ap.add_argument("--points", default="dlib,mapped,raw")

@@ -33,7 +33,7 @@ if str(REPO) not in sys.path:
 
 log = logging.getLogger("eval_documents")
 
-#: Documents that show the ICAO specimen person Anna Maria Eriksson (checked by eye on the images).
+#: Documents that show the same specimen person (checked by eye on the portrait crops).
 SPECIMEN_ERIKSSON = (
     "fastmrz/mrva.jpg",
     "fastmrz/mrvb.jpg",
@@ -46,6 +46,8 @@ SPECIMEN_ERIKSSON = (
     "passporteye_tests/passport-td2.jpg",
     "passporteye_tests/passport-td3.jpg",
 )
+SPECIMEN_POLAND = ("passporteye_testdata/100_pass-polx.jpg", "passporteye_testdata/100_visa-polx.jpg")
+SPECIMEN_GROUPS = {"eriksson": SPECIMEN_ERIKSSON, "poland": SPECIMEN_POLAND}
 #: Same picture in another encoding: left out of the pair count so it does not inflate the figures.
 DUPLICATE_ENCODINGS = ("passporteye_tests/passport-td2.png", "passporteye_tests/passport-td3.png")
 
@@ -90,7 +92,7 @@ def evaluate(data: Path, config: Any) -> list[dict[str, Any]]:
                     rectified=d["rectified"],
                     kind=d["document"]["kind"],
                     rotation_deg=d["document"]["rotation_deg"],
-                    _portrait=res.portrait,
+                    _result=res,
                 )
             except InputError as exc:
                 row.update(
@@ -121,35 +123,60 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def specimen_matches(rows: list[dict[str, Any]], config: Any) -> dict[str, Any]:
-    """Genuine pairs among the Eriksson documents and impostor pairs against other portraits."""
-    import importlib
+    """Genuine pairs among documents of one specimen person, impostor pairs against other portraits.
+
+    Chips are cut from each portrait's landmarks on its (rectified, upright) document image, as the
+    kiosk's verifier does, and embedded with the configured TFLite model.
+    """
+    import numpy as np
 
     try:
-        emb_mod = importlib.import_module("kiosk.perception.embedder")
-    except ImportError:
-        return {"done": False, "reason": "kiosk.perception.embedder is not there yet"}
-    make = getattr(emb_mod, "document_match_scorer", None)
-    if make is None:
-        return {"done": False, "reason": "the embedder module offers no document_match_scorer()"}
-    scorer = make(config)
+        from kiosk.perception.match import resolve_document_threshold
+        from kiosk.perception.verifier import face_chips, load_embedder
+    except ImportError as exc:
+        return {"done": False, "reason": f"face embedder not available: {exc}"}
+    from kiosk.errors import KioskError
+
+    match_cfg = config.face.match
     try:
-        by_file = {r["file"]: r for r in rows if r.get("_portrait") is not None}
-        vecs = {f: scorer.embed(r["_portrait"]) for f, r in by_file.items() if f not in DUPLICATE_ENCODINGS}
+        thr, _fmr, source = resolve_document_threshold(match_cfg)
+    except KioskError as exc:
+        thr, source = 0.6, f"dlib default 0.6 ({exc.code})"
+    try:
+        embedder = load_embedder(match_cfg.model, match_cfg.num_threads)
+    except KioskError as exc:
+        return {"done": False, "reason": f"face embedder not loadable: {exc.message}"}
+    vecs: dict[str, np.ndarray] = {}
+    try:
+        for r in rows:
+            res = r.get("_result")
+            if res is None or r["file"] in DUPLICATE_ENCODINGS:
+                continue
+            chips = face_chips(res.document.image, [res.portrait.face])
+            vecs[r["file"]] = np.asarray(embedder.embed(chips))[0]
     finally:
-        close = getattr(scorer, "close", None)
+        close = getattr(embedder, "close", None)
         if close is not None:
             close()
+
+    def dist(a: str, b: str) -> float:
+        return float(np.linalg.norm(vecs[a] - vecs[b]))
+
+    genuine: list[tuple[str, str, float]] = []
+    impostor: list[tuple[str, str, float]] = []
+    for members in SPECIMEN_GROUPS.values():
+        same = [f for f in members if f in vecs]
+        genuine += [(a, b, dist(a, b)) for i, a in enumerate(same) for b in same[i + 1 :]]
+        # Impostors: a known specimen person against every portrait of another document. Pairs of two
+        # unlabelled portraits are left out (two specimens may reuse one model, as Poland's do).
+        impostor += [(a, b, dist(a, b)) for a in same for b in vecs if b not in members and (b, a) not in
+                     {(x, y) for x, y, _ in impostor}]  # fmt: skip
     same = [f for f in SPECIMEN_ERIKSSON if f in vecs]
-    others = [f for f in vecs if f not in SPECIMEN_ERIKSSON]
-    thr = float(scorer.threshold)
-    genuine = [(a, b, scorer.distance(vecs[a], vecs[b])) for i, a in enumerate(same) for b in same[i + 1 :]]
-    impostor = [(a, b, scorer.distance(vecs[a], vecs[b])) for a in same for b in others]
-    impostor += [
-        (a, b, scorer.distance(vecs[a], vecs[b])) for i, a in enumerate(others) for b in others[i + 1 :]
-    ]
     return {
         "done": True,
+        "model": match_cfg.model,
         "threshold": thr,
+        "threshold_source": source,
         "specimen_documents": len(same),
         "genuine_pairs": len(genuine),
         "genuine_matched": sum(d <= thr for _, _, d in genuine),
@@ -190,7 +217,8 @@ def print_table(rows: list[dict[str, Any]], tot: dict[str, Any], match: dict[str
             print(f"specimen matching: not done ({match.get('reason')})")
         else:
             print(
-                f"specimen matching (threshold {match['threshold']:.3f}): genuine {match['genuine_matched']}/"
+                f"specimen matching ({match['model']}, threshold {match['threshold']:.3f} from "
+                f"{match['threshold_source']}): genuine {match['genuine_matched']}/"
                 f"{match['genuine_pairs']} matched (worst distance {match['genuine_worst']}), impostor "
                 f"{match['impostor_matched']}/{match['impostor_pairs']} matched "
                 f"(closest {match['impostor_best']})"

@@ -9,8 +9,8 @@ What it does:
 2. Move the mesh and dlib's points into the face-normalised frame: the 150 px chip frame that the raw
    mesh vertices ``FIVE_POINT_MESH_IDX`` define (see ``kiosk.perception.align.mesh_frame``).
 3. For each dlib point, choose up to ``--max-vertices`` mesh vertices by greedy forward selection
-   among the 30 nearest (iris vertices excluded: they follow the gaze), and fit convex weights (non-negative, summing to 1) plus a constant
-   offset by least squares, pooled over x and y.
+   among the 30 nearest (iris vertices excluded: they follow the gaze), and fit convex weights
+   (non-negative, summing to 1) plus a constant offset by least squares, pooled over x and y.
 4. Report held-out residuals (2-fold split by identity, seeded), in chip pixels, for the raw
    vertices and for the fitted map, then fit on all faces and write the module.
 
@@ -55,8 +55,13 @@ def collect(pairs_path: Path, images: Path, limit: int | None) -> dict[str, np.n
     hog = dlib.get_frontal_face_detector()
     sp5 = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
     lmk = FaceLandmarker(
-        LandmarkerOptions(model_path=verified_model_path("face_landmarker"), mode=RunningMode.IMAGE, max_faces=4,
-                          blendshapes=False, transform=False)
+        LandmarkerOptions(
+            model_path=verified_model_path("face_landmarker"),
+            mode=RunningMode.IMAGE,
+            max_faces=4,
+            blendshapes=False,
+            transform=False,
+        )
     )
     refs = load_pairs(pairs_path).images()[:limit]
     names, dl, mesh = [], [], []
@@ -146,7 +151,9 @@ def select(fm: np.ndarray, target: np.ndarray, max_vertices: int) -> list[int]:
     return chosen
 
 
-def fit_all(fm: np.ndarray, fd: np.ndarray, max_vertices: int) -> list[tuple[list[int], np.ndarray, np.ndarray]]:
+def fit_all(
+    fm: np.ndarray, fd: np.ndarray, max_vertices: int
+) -> list[tuple[list[int], np.ndarray, np.ndarray]]:
     out = []
     for k in range(5):
         idx = select(fm, fd[:, k], max_vertices)
@@ -196,8 +203,8 @@ def write_module(model: list[tuple[list[int], np.ndarray, np.ndarray]], info: di
         "",
         "How it was fitted: dlib's HOG detector + shape_predictor_5_face_landmarks.dat and our",
         "FaceLandmarker (IMAGE mode) on the same LFW images; greedy choice of vertices among the 30",
-        "nearest non-iris vertices, convex weights and an offset by least squares pooled over x and y. FIT_INFO holds the",
-        "data size and the held-out residuals.",
+        "nearest non-iris vertices, convex weights and an offset by least squares pooled over x",
+        "and y. FIT_INFO holds the data size and the held-out residuals.",
         '"""',
         "",
         "from __future__ import annotations",
@@ -219,7 +226,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pairs", type=Path, default=Path("/work/shared/data/lfw_devtrain/pairsDevTrain.txt"))
     ap.add_argument("--images", type=Path, default=None, help="default: <pairs dir>/images")
-    ap.add_argument("--cache", type=Path, default=None, help="npz cache of the collected points (outside the repo)")
+    ap.add_argument(
+        "--cache", type=Path, default=None, help="npz cache of the collected points (outside the repo)"
+    )
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--max-vertices", type=int, default=4)
     ap.add_argument("--seed", type=int, default=1)
@@ -231,7 +240,7 @@ def main() -> int:
     else:
         data = collect(args.pairs, images, args.limit)
         if args.cache:
-            np.savez_compressed(args.cache, **data)
+            np.savez_compressed(args.cache, names=data["names"], dlib5=data["dlib5"], mesh=data["mesh"])
     mesh, dlib5, names = data["mesh"], data["dlib5"], data["names"]
     fm, fd = to_frame(mesh, dlib5)
 
@@ -251,7 +260,8 @@ def main() -> int:
 
     model = fit_all(fm, fd, args.max_vertices)
     info = {
-        "fitted_on": f"{args.pairs.name}: {len(mesh)} faces of {len(ids)} people (dlib HOG+sp5 and mesh agree)",
+        "fitted_on": f"{args.pairs.name}: {len(mesh)} faces of {len(ids)} people "
+        "(dlib HOG+sp5 and mesh agree)",
         "date": dt.date.today().isoformat(),
         "max_vertices": args.max_vertices,
         "heldout_2fold_by_identity_seed": args.seed,

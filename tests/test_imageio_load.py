@@ -39,7 +39,9 @@ def _halves(h: int = 20, w: int = 40) -> np.ndarray:
     return rgb
 
 
-def _exif_segment(orientation: int | None, *, big_endian: bool = False, ifd_count: int | None = None) -> bytes:
+def _exif_segment(
+    orientation: int | None, *, big_endian: bool = False, ifd_count: int | None = None
+) -> bytes:
     e = ">" if big_endian else "<"
     tiff = (b"MM" if big_endian else b"II") + struct.pack(e + "HI", 42, 8)
     if ifd_count is not None:  # a lying entry count with no entries behind it
@@ -59,7 +61,12 @@ def _png_bomb(width: int, height: int) -> bytes:
     """A valid 8-bit grey PNG of zeros: tiny on disk, width*height bytes once inflated."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     comp = zlib.compressobj(9)
     row = b"\x00" * (width + 1)

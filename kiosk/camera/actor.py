@@ -57,7 +57,7 @@ from kiosk.paths import data_dir
 log = logging.getLogger(__name__)
 
 #: Fraction of the frame width the ID card covers when held up (the document step wants >= 25%
-#: of the frame area; 0.7 of the width is about 45% of a 4:3 frame).
+#: of the frame area; 0.7 of the width is about 40% of a 4:3 frame).
 CARD_WIDTH_FRAC = 0.7
 _PHOTO_FPS = 15.0
 
@@ -91,9 +91,6 @@ class _ClipPerformer:
         self._sc = scenario
         self._clips = clips
         self.neutral_seg: Segment = scenario.neutral
-
-    def can_perform(self, challenge: str) -> bool:
-        return challenge in self._sc.responses
 
     def duration(self, challenge: str) -> float:
         return self._sc.responses[challenge].duration_s  # type: ignore[index]
@@ -135,9 +132,6 @@ class _PhotoPerformer:
         self._photo = scenario.photo
         self._still = still
         self._tremor = Tremor(rng, self._photo.tremor_px, self._photo.tremor_deg)
-
-    def can_perform(self, challenge: str) -> bool:
-        return challenge in self._photo.tilt_on
 
     def duration(self, challenge: str) -> float:
         return self._photo.tilt_s
@@ -240,7 +234,8 @@ class ActorSource(SourceBase):
             if self._t0 is None:
                 self._t0 = self._clock.now()
             self._is_open = True
-            log.info("opened %s (%dx%d at %.2f fps, realtime=%s)", self._name, *self._size, self._fps, self._realtime)
+            w, h = self._size
+            log.info("opened %s (%dx%d, %.2f fps, realtime=%s)", self._name, w, h, self._fps, self._realtime)
 
     def close(self) -> None:
         # Media and the timeline are kept: a reopened actor carries on where it was.
@@ -282,23 +277,33 @@ class ActorSource(SourceBase):
                     self._ignored = challenge
                 return
             performed = beh.wrong_response.get(challenge, challenge)  # type: ignore[call-overload]
-            if not beh.answers(challenge) or self._performer is None or not self._performer.can_perform(performed):
+            sc = self._sc
+            able = performed in (sc.photo.tilt_on if sc.photo is not None else sc.responses)
+            if not beh.answers(challenge) or not able:
                 self._ignored = challenge
                 log.debug("%s does not answer %s", self._name, challenge)
                 return
-            delay = beh.delay_s + (float(self._rng.uniform(0.0, beh.delay_jitter_s)) if beh.delay_jitter_s else 0.0)
+            jitter = float(self._rng.uniform(0.0, beh.delay_jitter_s)) if beh.delay_jitter_s else 0.0
+            delay = beh.delay_s + jitter
             self._pending = _Pending(challenge, performed, prompt_s + delay)
 
     def read(self, timeout_s: float = DEFAULT_READ_TIMEOUT_S) -> Frame | None:
+        if self._realtime:
+            # Wait for the next tick without holding the lock, so on_prompt is never blocked.
+            with self._lock:
+                self._require_open()
+                assert self._t0 is not None
+                t0, last_k = self._t0, self._k
+            due_now = math.floor((self._clock.now() - t0) * self._fps + 1e-9) > last_k
+            if not due_now and not wait_until(self._clock, t0 + (last_k + 1) / self._fps, timeout_s):
+                return None
         with self._lock:
             self._require_open()
             assert self._t0 is not None
             if self._realtime:
                 k = math.floor((self._clock.now() - self._t0) * self._fps + 1e-9)
                 if k <= self._k:
-                    if not wait_until(self._clock, self._t0 + (self._k + 1) / self._fps, timeout_s):
-                        return None
-                    k = max(self._k + 1, math.floor((self._clock.now() - self._t0) * self._fps + 1e-9))
+                    return None  # another reader took this tick
             else:
                 k = self._k + 1
             s = k / self._fps
@@ -320,7 +325,8 @@ class ActorSource(SourceBase):
         sc = self._sc
         w, h = self._size
         if sc.photo is not None:
-            still = place_on_canvas(crop_normalized(load_still(sc.photo.image), sc.photo.roi), w, h, sc.photo.fit)
+            photo = crop_normalized(load_still(sc.photo.image), sc.photo.roi)
+            still = place_on_canvas(photo, w, h, sc.photo.fit)
             still.setflags(write=False)
             self._performer = _PhotoPerformer(sc, still, np.random.default_rng(self._seed + 2))
         else:
@@ -329,15 +335,18 @@ class ActorSource(SourceBase):
             for seg in segs:
                 assert seg is not None
                 needed.setdefault(sc.clip_key(seg.clip), []).append((seg.start_s, seg.end_s))
-            clips = {
-                key: decode_clip(key, sc.clips[key], needed[key], self._size, cache=sc.output.cache) for key in needed
-            }
+            cache = sc.output.cache
+            clips = {}
+            for key, spans in needed.items():
+                clips[key] = decode_clip(key, sc.clips[key], spans, self._size, cache=cache)
             self._performer = _ClipPerformer(sc, clips)
             if sc.output.fps is None:
                 self._fps = clips[sc.clip_key(sc.neutral.clip if sc.neutral else None)].fps
         self._info = SourceInfo(self._name, w, h, self._fps, is_live=False)
-        self._patches = [FacePatch(crop_normalized(load_still(p.image), p.roi), self._size, p.height_frac, p.side)
-                         for p in sc.second_person]
+        self._patches = [
+            FacePatch(crop_normalized(load_still(p.image), p.roi), self._size, p.height_frac, p.side)
+            for p in sc.second_person
+        ]
         if sc.output.noise_std > 0:
             self._noise = NoiseBank(np.random.default_rng(self._seed + 3), self._size, sc.output.noise_std)
         if sc.id_image is not None:
@@ -418,8 +427,9 @@ class ImageActor(ActorSource):
     def __init__(
         self, clock: Clock, *, realtime: bool = True, width_px: int = 640, height_px: int = 480, seed: int = 0
     ) -> None:
+        scenario = builtin_astronaut_scenario()
         super().__init__(
-            builtin_astronaut_scenario(), clock, realtime=realtime, width_px=width_px, height_px=height_px, seed=seed
+            scenario, clock, realtime=realtime, width_px=width_px, height_px=height_px, seed=seed
         )
 
 

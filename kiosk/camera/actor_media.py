@@ -1,13 +1,14 @@
 """Media the actor plays: still images and the decoded frames of clip segments.
 
 Clips are decoded once, at ``open()``; only frames inside the segments a scenario uses are kept,
-already framed to the camera size, JPEG-compressed (default, ~40 KB a frame) or raw.
+already framed to the camera size, JPEG-compressed (default, 45-75 KB a frame at 640x480) or raw.
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,10 @@ log = logging.getLogger(__name__)
 
 #: Frames kept on each side of a needed interval, so lookups at its edges land on real frames.
 _MARGIN_S = 0.25
+#: Decoded clips shared by actors of the same scenario (a new session, a test) in this process.
+_CACHE_MAX = 8
+_cache: dict[tuple[object, ...], ClipFrames] = {}
+_cache_lock = threading.Lock()
 
 
 def load_still(ref: str) -> np.ndarray:
@@ -78,6 +83,8 @@ class ClipFrames:
             import cv2
 
             bgr = cv2.imdecode(np.frombuffer(f, np.uint8), cv2.IMREAD_COLOR)
+            if bgr is None:  # pragma: no cover - we encoded it ourselves
+                raise CameraError(f"clip {self.key}: cached frame {i} is corrupt")
             return bgr_to_rgb(bgr)
         return f
 
@@ -94,10 +101,35 @@ def decode_clip(
     *,
     cache: str = "jpeg",
 ) -> ClipFrames:
-    """Decode ``clip`` once, keeping frames inside ``intervals`` (clip seconds) framed to ``size``."""
+    """Decode ``clip`` once, keeping frames inside ``intervals`` (clip seconds) framed to ``size``.
+
+    Results are shared (read-only) with later calls for the same clip, framing and intervals.
+    """
+    path = resolve_media_path(clip.path, what=f"clip {key!r}", data_first=True)
+    st = path.stat()
+    ck = (str(path), st.st_size, st.st_mtime_ns, clip.roi, clip.flip, clip.fit, tuple(intervals), size, cache)
+    with _cache_lock:
+        hit = _cache.get(ck)
+    if hit is not None:
+        return hit
+    frames = _decode(key, clip, path, intervals, size, cache)
+    with _cache_lock:
+        if len(_cache) >= _CACHE_MAX:
+            _cache.pop(next(iter(_cache)))
+        _cache[ck] = frames
+    return frames
+
+
+def _decode(
+    key: str,
+    clip: Clip,
+    path: Path,
+    intervals: Sequence[tuple[float, float]],
+    size: tuple[int, int],
+    cache: str,
+) -> ClipFrames:
     import cv2
 
-    path = resolve_media_path(clip.path, what=f"clip {key!r}", data_first=True)
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         cap.release()
@@ -122,14 +154,19 @@ def decode_clip(
             if not any(a <= t <= b for a, b in wanted):
                 frames.append(None)
                 continue
-            rgb = crop_normalized(bgr_to_rgb(bgr), clip.roi)
+            # Frame in BGR (channel order does not matter for cropping and scaling; it saves
+            # converting full-resolution frames), then store as JPEG or convert the small frame.
+            small = crop_normalized(bgr, clip.roi)
             if clip.flip:
-                rgb = np.ascontiguousarray(rgb[:, ::-1])
-            rgb = place_on_canvas(rgb, width, height, clip.fit)
+                small = np.ascontiguousarray(small[:, ::-1])
+            small = place_on_canvas(small, width, height, clip.fit)
+            ok_enc, buf = False, None
             if cache == "jpeg":
-                ok_enc, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
-                frames.append(buf.tobytes() if ok_enc else rgb)
+                ok_enc, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            if ok_enc and buf is not None:
+                frames.append(buf.tobytes())
             else:
+                rgb = bgr_to_rgb(small)
                 rgb.setflags(write=False)  # the cache is shared by every frame handed out
                 frames.append(rgb)
     finally:
@@ -139,8 +176,12 @@ def decode_clip(
         raise CameraError(f"clip {path}: no frames in the scenario's segments {list(intervals)}")
     last_needed = max(b for _, b in intervals)
     if times and last_needed > times[-1] + 1.0 / fps:
-        log.warning("clip %s ends at %.2f s, before the segment end %.2f s; the last frame is held",
-                    key, times[-1], last_needed)
+        log.warning(
+            "clip %s ends at %.2f s, before the segment end %.2f s; the last frame is held",
+            key,
+            times[-1],
+            last_needed,
+        )
     log.info("actor clip %s: %d of %d frames kept (%s cache)", key, kept, len(times), cache)
     return ClipFrames(key=key, path=path, fps=fps, times=times, frames=frames)
 

@@ -40,7 +40,7 @@ def shake(rgb: np.ndarray, dx: float, dy: float, deg: float) -> np.ndarray:
         return rgb
     h, w = rgb.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), deg, 1.0)
-    m[:, 2] += (dx, dy)
+    m[:, 2] += np.array([dx, dy])
     return cv2.warpAffine(rgb, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -80,7 +80,9 @@ def render_id_card(portrait: np.ndarray, seed: int = 0) -> np.ndarray:
     base = np.array([214, 228, 236], np.float32)
     card[:] = np.clip(base[None, None, :] - (yy / CARD_H_PX * 18)[..., None] + wave[..., None], 0, 255)
     cv2.rectangle(card, (0, 0), (CARD_W_PX - 1, 64), (40, 70, 120), -1)
-    cv2.putText(card, "SIMULATED IDENTITY CARD", (24, 44), cv2.FONT_HERSHEY_SIMPLEX, 1.1, (255, 255, 255), 2, cv2.LINE_AA)
+    white = (255, 255, 255)
+    title = "SIMULATED IDENTITY CARD"
+    cv2.putText(card, title, (24, 44), cv2.FONT_HERSHEY_SIMPLEX, 1.1, white, 2, cv2.LINE_AA)
     # Portrait box (35 x 45 mm) on the left.
     px0, py0, pw, ph = 36, 96, 270, 340
     ph_h, ph_w = portrait.shape[:2]
@@ -90,20 +92,28 @@ def render_id_card(portrait: np.ndarray, seed: int = 0) -> np.ndarray:
     x0, y0 = (sw - pw) // 2, (sh - ph) // 2
     card[py0 : py0 + ph, px0 : px0 + pw] = resized[y0 : y0 + ph, x0 : x0 + pw]
     cv2.rectangle(card, (px0 - 1, py0 - 1), (px0 + pw, py0 + ph), (60, 60, 60), 1)
-    fields = [("SURNAME", "SPECIMEN"), ("GIVEN NAMES", "SIMULATED APPLICANT"), ("DATE OF BIRTH", "01 01 1990"),
-              ("DOCUMENT NO", f"X{int(rng.integers(10_000_000, 99_999_999))}"), ("EXPIRY", "31 12 2035")]
+    fields = [
+        ("SURNAME", "SPECIMEN"),
+        ("GIVEN NAMES", "SIMULATED APPLICANT"),
+        ("DATE OF BIRTH", "01 01 1990"),
+        ("DOCUMENT NO", f"X{int(rng.integers(10_000_000, 99_999_999))}"),
+        ("EXPIRY", "31 12 2035"),
+    ]
     y = 118
     for label, value in fields:
         cv2.putText(card, label, (340, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (70, 80, 90), 1, cv2.LINE_AA)
         cv2.putText(card, value, (340, y + 30), cv2.FONT_HERSHEY_SIMPLEX, 0.85, (20, 20, 30), 2, cv2.LINE_AA)
         y += 66
-    mrz = ["I<SIMX00000000<0<<<<<<<<<<<<<<", "9001011M3512315SIM<<<<<<<<<<<0", "SPECIMEN<<SIMULATED<APPLICANT<<"]
+    mrz = ["I<SIMX00000000<0<<<<<<<<<<<<<<", "9001011M3512315SIM<<<<<<<<<<<0", "SPECIMEN<<SIMULATED<<<<<<<"]
+    ink = (25, 25, 25)
     for i, line in enumerate(mrz):
-        cv2.putText(card, line, (24, 470 + i * 26), cv2.FONT_HERSHEY_PLAIN, 1.55, (25, 25, 25), 2, cv2.LINE_AA)
+        cv2.putText(card, line, (24, 470 + i * 26), cv2.FONT_HERSHEY_PLAIN, 1.55, ink, 2, cv2.LINE_AA)
     return card
 
 
-def hold_up(background: np.ndarray, card: np.ndarray, width_frac: float, dx: float, dy: float, deg: float) -> np.ndarray:
+def hold_up(
+    background: np.ndarray, card: np.ndarray, width_frac: float, dx: float, dy: float, deg: float
+) -> np.ndarray:
     """``card`` held in front of ``background``: ``width_frac`` of the frame wide, centred, moved by
     (dx, dy) px and rotated ``deg`` (hand tremor). Returns a new frame."""
     import cv2
@@ -112,7 +122,7 @@ def hold_up(background: np.ndarray, card: np.ndarray, width_frac: float, dx: flo
     ch, cw = card.shape[:2]
     s = width_frac * w / cw
     m = cv2.getRotationMatrix2D((cw / 2.0, ch / 2.0), deg, s)
-    m[:, 2] += (w / 2.0 - cw / 2.0 + dx, h / 2.0 - ch / 2.0 + dy)
+    m[:, 2] += np.array([w / 2.0 - cw / 2.0 + dx, h / 2.0 - ch / 2.0 + dy])
     warped = cv2.warpAffine(card, m, (w, h), flags=cv2.INTER_AREA, borderValue=(0, 0, 0))
     mask = cv2.warpAffine(np.full((ch, cw), 255, np.uint8), m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
     alpha = (mask.astype(np.float32) / 255.0)[..., None]
@@ -155,7 +165,9 @@ class NoiseBank:
     def __init__(self, rng: np.random.Generator, size: tuple[int, int], std: float, n: int = 4) -> None:
         w, h = size
         self._rng = rng
-        self._fields = [(rng.standard_normal((h, w, 3), dtype=np.float32) * std).astype(np.int16) for _ in range(n)]
+        self._fields = [
+            (rng.standard_normal((h, w, 3), dtype=np.float32) * std).astype(np.int16) for _ in range(n)
+        ]
 
     def apply(self, frame: np.ndarray) -> np.ndarray:
         field = self._fields[int(self._rng.integers(len(self._fields)))]

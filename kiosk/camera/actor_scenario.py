@@ -35,6 +35,7 @@ BUILTIN_ASTRONAUT = "builtin:astronaut"
 #: Where named scenarios live (``actor:krzysiek`` -> config/scenarios/krzysiek.yaml).
 SCENARIO_DIR = REPO_DIR / "config" / "scenarios"
 
+
 def _check_roi(roi: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
     x, y, w, h = roi
     if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 and 0 < h <= 1 and x + w <= 1.0001 and y + h <= 1.0001):
@@ -98,7 +99,7 @@ class IdImage(Section):
     at_s: float | None = Field(None, ge=0, le=3600, description="Clip time of that frame (s)")
     roi: Roi | None = Field(None, description="Crop (x, y, w, h) as fractions, e.g. around the face")
     card: bool = Field(
-        False, description="Render the (cropped) portrait onto a plain simulated ID-1 card with placeholder text"
+        False, description="Render the (cropped) portrait onto a plain simulated ID-1 card with dummy text"
     )
 
     @model_validator(mode="after")
@@ -115,7 +116,7 @@ class SecondPerson(Section):
     roi: Roi | None = Field(None, description="Crop (x, y, w, h) as fractions, around that face")
     at_s: float | None = Field(None, ge=0, description="Appears this many seconds after the source opens")
     duration_s: float | None = Field(None, gt=0, description="... for this long (s)")
-    during: ChallengeName | None = Field(None, description="Or: appears while the actor performs this challenge")
+    during: ChallengeName | None = Field(None, description="Or: while answering this challenge")
     side: Literal["left", "right"] = Field("right", description="Which side of the frame")
     height_frac: float = Field(0.45, gt=0.05, le=0.9, description="Patch height as a fraction of the frame")
 
@@ -136,7 +137,7 @@ class Behaviour(Section):
     wrong_response: dict[ChallengeName, ChallengeName] = Field(
         default_factory=dict, description="Asked X, perform Y instead (e.g. turn_left: turn_right)"
     )
-    show_document: bool = Field(True, description="Hold the ID image up to the camera when prompted 'document'")
+    show_document: bool = Field(True, description="Hold the ID image up to the camera on prompt 'document'")
 
     def answers(self, challenge: str) -> bool:
         if self.respond_to == "all":
@@ -147,7 +148,7 @@ class Behaviour(Section):
 
 
 class Output(Section):
-    fps: float | None = Field(None, gt=0, le=120, description="Frame rate (null: the first clip's; photo: 15)")
+    fps: float | None = Field(None, gt=0, le=120, description="Frames/s (null: neutral clip's; photo: 15)")
     noise_std: float = Field(0.0, ge=0, le=30, description="Added camera noise, std in grey levels")
     duration_s: float | None = Field(None, gt=0, description="End the stream (SourceEnded) after this long")
     cache: Literal["jpeg", "raw"] = Field(
@@ -165,10 +166,10 @@ class Scenario(Section):
     )
     photo: Photo | None = Field(None, description="Still-image actor instead of clips")
     id_image: IdImage | None = Field(None, description="What the applicant presents at the document step")
-    behaviour: Behaviour = Field(default_factory=Behaviour)
+    behaviour: Behaviour = Field(default_factory=lambda: Behaviour.model_validate({}))
     second_person: list[SecondPerson] = Field(default_factory=list, max_length=8)
     faults: list[FaultSpec] = Field(default_factory=list, max_length=64, description="Camera faults")
-    output: Output = Field(default_factory=Output)
+    output: Output = Field(default_factory=lambda: Output.model_validate({}))
 
     @field_validator("clips", mode="before")
     @classmethod
@@ -185,9 +186,10 @@ class Scenario(Section):
                 raise ValueError("a video actor needs `clips` and a `neutral` segment (or give `photo`)")
         elif self.clips or self.neutral is not None or self.responses:
             raise ValueError("a photo actor takes no `clips`, `neutral` or `responses`")
-        for where, seg in [("neutral", self.neutral), *[(f"responses.{k}", s) for k, s in self.responses.items()]]:
-            if seg is not None:
-                self.clip_key(seg.clip, where)
+        if self.neutral is not None:
+            self.clip_key(self.neutral.clip, "neutral")
+        for name, seg in self.responses.items():
+            self.clip_key(seg.clip, f"responses.{name}")
         if self.id_image is not None and self.id_image.at_s is not None:
             self.clip_key(self.id_image.clip, "id_image")
         return self
@@ -220,13 +222,15 @@ class Scenario(Section):
 def builtin_astronaut_scenario() -> Scenario:
     """The demo applicant shipped with the code: scikit-image's astronaut photo (public domain, NASA),
     held still with tremor and camera noise. It is a photo, so liveness rightly rejects it."""
-    return Scenario(
-        name="astronaut",
-        description="still photo of astronaut Eileen Collins (scikit-image, public domain); a photo attack",
-        photo=Photo(image=BUILTIN_ASTRONAUT, roi=(0.05, 0.0, 0.75, 0.75)),
-        id_image=IdImage(path=BUILTIN_ASTRONAUT, roi=(0.25, 0.02, 0.4, 0.45), card=True),
-        behaviour=Behaviour(respond_to="none"),
-        output=Output(fps=15.0, noise_std=2.5),
+    return Scenario.model_validate(
+        {
+            "name": "astronaut",
+            "description": "photo of astronaut Eileen Collins (scikit-image, public domain): a photo attack",
+            "photo": {"image": BUILTIN_ASTRONAUT, "roi": (0.05, 0.0, 0.75, 0.75)},
+            "id_image": {"path": BUILTIN_ASTRONAUT, "roi": (0.25, 0.02, 0.4, 0.45), "card": True},
+            "behaviour": {"respond_to": "none"},
+            "output": {"fps": 15.0, "noise_std": 2.5},
+        }
     )
 
 
@@ -264,14 +268,17 @@ def parse_scenario_text(text: str, source: str = "<scenario>") -> Scenario:
         line = mark.line + 1 if mark is not None else None
         raise ConfigValidationError(source, [ConfigIssue("", line, f"YAML syntax: {exc}")]) from None
     if not isinstance(data, dict):
-        raise ConfigValidationError(source, [ConfigIssue("", 1, "a scenario is a mapping (name, clips, ...)")])
+        issue = ConfigIssue("", 1, "a scenario is a mapping (name, clips, ...)")
+        raise ConfigValidationError(source, [issue])
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         issues = []
         for err in exc.errors():
             loc = tuple(err["loc"])
-            msg = "unknown key (check spelling; see docs/camera.md)" if err["type"] == "extra_forbidden" else err["msg"]
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (check spelling; see docs/camera.md)"
             issues.append(ConfigIssue(".".join(str(p) for p in loc), _line_for(lines, loc), msg))
         raise ConfigValidationError(source, issues) from None
 

@@ -64,9 +64,8 @@ class DirSource(SourceBase):
             raise CameraError(f"not a folder: {folder}")
         files = list_images(folder)
         if not files:
-            raise CameraError(
-                f"no images in {folder} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))})", code="media_not_found"
-            )
+            kinds = ", ".join(sorted(IMAGE_EXTENSIONS))
+            raise CameraError(f"no images in {folder} (looked for {kinds})", code="media_not_found")
         self._files = files
         first = self._load(files[0])
         h, w = first.shape[:2]

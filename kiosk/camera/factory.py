@@ -49,7 +49,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCHEMES = ("picamera2", "opencv", "gst", "file", "dir", "actor")
-_FAULT_RE = re.compile(r"^(?P<kind>[a-z]+)@(?P<at>\d+(?:\.\d*)?)\+(?P<dur>\d+(?:\.\d*)?)(?::(?P<level>\d+(?:\.\d*)?))?$")
+_NUM = r"\d+(?:\.\d*)?"
+_FAULT_RE = re.compile(rf"^(?P<kind>[a-z]+)@(?P<at>{_NUM})\+(?P<dur>{_NUM})(?::(?P<level>{_NUM}))?$")
 _OPTS_RE = re.compile(r"\?([a-z_]+=[^&?=]*(?:&[a-z_]+=[^&?=]*)*)$")
 _USAGE = (
     "expected one of picamera2[:N], opencv[:N|:/dev/videoN|:FILE], gst:PIPELINE, file:PATH, dir:PATH, "

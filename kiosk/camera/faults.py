@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -59,6 +60,12 @@ class FaultySource:
     def inner(self) -> FrameSource:
         return self._inner
 
+    def __getattr__(self, name: str) -> Any:
+        # Reach the wrapped source's extras (an actor's on_prompt, id_image...) through the wrapper.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
     @property
     def info(self) -> SourceInfo:
         return self._inner.info
@@ -78,7 +85,7 @@ class FaultySource:
             self._origin = self._clock.now()
         drop = self._drop(self.active())
         if drop is not None:
-            raise CameraLost(f"simulated fault: camera dropped (at {drop.at_s:g} s for {drop.duration_s:g} s)")
+            raise CameraLost(_drop_message(drop))
         if not self._inner_open:
             self._inner.open()
             self._inner_open = True
@@ -95,7 +102,7 @@ class FaultySource:
         if drop is not None:
             self.close()
             log.info("simulated camera drop at %.2f s for %.2f s", drop.at_s, drop.duration_s)
-            raise CameraLost(f"simulated fault: camera dropped (at {drop.at_s:g} s for {drop.duration_s:g} s)")
+            raise CameraLost(_drop_message(drop))
         if not self._inner_open:
             raise CameraLost("simulated fault: camera was dropped and not reopened")
         frame = self._inner.read(timeout_s)
@@ -123,6 +130,11 @@ class FaultySource:
             if f.kind == "dim":
                 rgb = (rgb.astype(np.float32) * min(1.0, f.level)).astype(np.uint8)
             elif f.kind == "noise" and f.level > 0:
-                noisy = rgb.astype(np.float32) + self._rng.standard_normal(rgb.shape, dtype=np.float32) * f.level
+                noise = self._rng.standard_normal(rgb.shape, dtype=np.float32) * f.level
+                noisy = rgb.astype(np.float32) + noise
                 rgb = np.clip(noisy, 0, 255).astype(np.uint8)
         return dataclasses.replace(frame, rgb=rgb, meta={**frame.meta, "faults": sorted(kinds)})
+
+
+def _drop_message(drop: FaultSpec) -> str:
+    return f"simulated fault: camera dropped (at {drop.at_s:g} s for {drop.duration_s:g} s)"

@@ -27,7 +27,7 @@ import numpy as np
 from kiosk.camera.frame import Frame
 from kiosk.camera.imageops import bgr_to_rgb, downscale_to_fit, fit_size
 from kiosk.camera.media_paths import resolve_media_path
-from kiosk.camera.pacing import wait_until
+from kiosk.camera.pacing import EPSILON_S, wait_until
 from kiosk.camera.source import DEFAULT_READ_TIMEOUT_S, SourceBase, SourceEnded, SourceInfo
 from kiosk.clock import Clock
 from kiosk.config.camera import FileCamera
@@ -35,7 +35,13 @@ from kiosk.errors import CameraError
 
 log = logging.getLogger(__name__)
 
-VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".avi", ".mov", ".3gp", ".mpg", ".mpeg", ".gif", ".mkv", ".webm"})
+#: A realtime reader further behind than this (seconds of video) is re-anchored instead of decoding
+#: everything it missed.
+MAX_CATCHUP_S = 2.0
+
+VIDEO_EXTENSIONS = frozenset(
+    {".mp4", ".m4v", ".avi", ".mov", ".3gp", ".mpg", ".mpeg", ".gif", ".mkv", ".webm"}
+)
 
 
 @dataclass
@@ -150,16 +156,23 @@ class FileSource(SourceBase):
         if self._cfg.realtime:
             if not wait_until(self._clock, self._t0 + self._pending.rel_s, timeout_s):
                 return None
-            # A late reader gets the newest frame that is due, like from a live camera.
+            # A late reader gets the newest frame that is due, like from a live camera. Catching up
+            # decodes at most MAX_CATCHUP_S of video; further behind (a paused process, a clock set
+            # far ahead), the replay is re-anchored so the current frame is due now.
             now = self._clock.now()
+            max_skip = int(MAX_CATCHUP_S * self._fps) + 1
             while True:
                 nxt = self._decode_next()
                 if nxt is None:
                     self._at_end = True
                     break
-                if self._t0 + nxt.rel_s <= now:
+                if self._t0 + nxt.rel_s <= now + EPSILON_S:
                     self._pending = nxt
                     dropped += 1
+                    if dropped >= max_skip:
+                        self._t0 = max(self._t0, now - nxt.rel_s)
+                        nxt = None
+                        break
                     continue
                 break
         else:

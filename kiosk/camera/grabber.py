@@ -137,7 +137,8 @@ class LatestFrameGrabber:
                 self._delivered_seq = self._seq
                 index = self._delivered
                 self._delivered += 1
-                return Frame(rgb=rgb, timestamp_s=ts, index=index, meta={"source": self._name, "dropped": dropped})
+                meta = {"source": self._name, "dropped": dropped}
+                return Frame(rgb=rgb, timestamp_s=ts, index=index, meta=meta)
             if self._error is not None:
                 raise CameraLost(f"camera {self._name} lost: {self._error}")
             if not self._thread.is_alive() and not self._stop.is_set():

@@ -60,11 +60,13 @@ class GstSource(SourceBase):
                 code="camera_unsupported",
             )
         if "appsink" not in self._cfg.pipeline:
-            raise CameraError("a gst pipeline must end in 'appsink' so OpenCV can pull frames", code="camera_config_invalid")
+            raise CameraError(
+                "a gst pipeline must end in 'appsink' so OpenCV can pull frames", code="camera_config_invalid"
+            )
         cap = cv2.VideoCapture(self._cfg.pipeline, cv2.CAP_GSTREAMER)
         if not cap.isOpened():
             cap.release()
-            raise CameraLost(f"cannot start GStreamer pipeline {self._cfg.pipeline!r} (camera absent or busy?)")
+            raise CameraLost(f"cannot start GStreamer pipeline {self._cfg.pipeline!r} (camera absent/busy)")
         self._grabber, w, h = start_capture(
             cap, self._name, self._clock, self._cfg.frame_timeout_s, driver_timestamps=False
         )

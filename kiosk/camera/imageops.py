@@ -25,15 +25,28 @@ def fit_size(src_w: int, src_h: int, max_w: int, max_h: int) -> tuple[int, int]:
     return max(1, round(src_w * scale)), max(1, round(src_h * scale))
 
 
+def resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize to width x height. Large reductions halve first (INTER_AREA's fast exact-2x path) and
+    finish with INTER_LINEAR: close to INTER_AREA's quality at a fraction of its cost for odd ratios
+    (1080p -> 480p: about 1.5 ms instead of 10 ms)."""
+    import cv2
+
+    h, w = img.shape[:2]
+    if (w, h) == (width, height):
+        return img
+    while w >= 2 * width and h >= 2 * height:
+        w, h = w // 2, h // 2
+        img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+    if (w, h) == (width, height):
+        return img
+    return cv2.resize(img, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
 def downscale_to_fit(rgb: np.ndarray, max_w: int, max_h: int) -> np.ndarray:
     """Shrink ``rgb`` (area interpolation) to fit max_w x max_h, keeping the aspect; never upscales."""
     h, w = rgb.shape[:2]
     tw, th = fit_size(w, h, max_w, max_h)
-    if (tw, th) == (w, h):
-        return rgb
-    import cv2
-
-    return cv2.resize(rgb, (tw, th), interpolation=cv2.INTER_AREA)
+    return resize(rgb, tw, th)
 
 
 def crop_normalized(rgb: np.ndarray, roi: tuple[float, float, float, float] | None) -> np.ndarray:
@@ -41,10 +54,10 @@ def crop_normalized(rgb: np.ndarray, roi: tuple[float, float, float, float] | No
     if roi is None:
         return rgb
     h, w = rgb.shape[:2]
-    x0 = int(round(roi[0] * w))
-    y0 = int(round(roi[1] * h))
-    x1 = min(w, max(x0 + 1, int(round((roi[0] + roi[2]) * w))))
-    y1 = min(h, max(y0 + 1, int(round((roi[1] + roi[3]) * h))))
+    x0 = round(roi[0] * w)
+    y0 = round(roi[1] * h)
+    x1 = min(w, max(x0 + 1, round((roi[0] + roi[2]) * w)))
+    y1 = min(h, max(y0 + 1, round((roi[1] + roi[3]) * h)))
     return rgb[y0:y1, x0:x1]
 
 
@@ -54,8 +67,6 @@ def place_on_canvas(rgb: np.ndarray, width: int, height: int, fit: str = "cover"
     ``cover``: fill the canvas and crop the overflow evenly (no bars; a camera's view).
     ``contain``: fit inside and pad with black bars (nothing lost).
     """
-    import cv2
-
     h, w = rgb.shape[:2]
     if (w, h) == (width, height):
         return np.ascontiguousarray(rgb)
@@ -66,8 +77,7 @@ def place_on_canvas(rgb: np.ndarray, width: int, height: int, fit: str = "cover"
     else:
         raise ValueError(f"unknown fit {fit!r} (cover or contain)")
     sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    scaled = cv2.resize(rgb, (sw, sh), interpolation=interp)
+    scaled = resize(rgb, sw, sh)
     if fit == "cover":
         x0, y0 = (sw - width) // 2, (sh - height) // 2
         return np.ascontiguousarray(scaled[y0 : y0 + height, x0 : x0 + width])

@@ -11,6 +11,9 @@ import time
 
 from kiosk.clock import Clock, MonotonicClock
 
+#: Times this close count as equal: frame times are sums of floats (t_open + media time).
+EPSILON_S = 1e-6
+
 
 def can_sleep(clock: Clock) -> bool:
     """True when waiting on ``clock`` means real time passing (so sources may sleep)."""
@@ -35,10 +38,9 @@ def wait_until(clock: Clock, due_t: float, timeout_s: float) -> bool:
     whether the time has already come.
     """
     now = clock.now()
-    if now >= due_t:
+    if now >= due_t - EPSILON_S:
         return True
     if not can_sleep(clock):
         return False
     sleep_on(clock, min(due_t - now, max(0.0, timeout_s)))
-    return clock.now() >= due_t - 1e-6
-
+    return clock.now() >= due_t - EPSILON_S

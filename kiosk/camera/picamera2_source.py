@@ -62,7 +62,7 @@ class Picamera2Source(SourceBase):
         try:
             cam = picamera2_cls(cfg.camera_num)
         except (RuntimeError, IndexError, OSError) as exc:
-            raise CameraLost(f"no libcamera camera #{cfg.camera_num} ({exc}); check the ribbon cable") from None
+            raise CameraLost(f"no libcamera camera #{cfg.camera_num} ({exc}); check the cable") from None
         try:
             config = cam.create_video_configuration(
                 main={"size": (cfg.width_px, cfg.height_px), "format": "BGR888"},

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from kiosk.camera.frame import Frame
 from kiosk.camera.pacing import sleep_on
@@ -63,6 +64,15 @@ class ReopeningSource:
     def inner(self) -> FrameSource | None:
         """The current inner source (None while the camera is lost)."""
         return self._inner
+
+    def __getattr__(self, name: str) -> Any:
+        # Reach the wrapped source's extras (an actor's on_prompt...), also during an outage.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        target = self._inner if self._inner is not None else self._last_built
+        if target is None:
+            raise AttributeError(name)
+        return getattr(target, name)
 
     @property
     def last_inner(self) -> FrameSource | None:

@@ -16,7 +16,8 @@ Contract of :class:`FrameSource`:
   opened again (``ReopeningSource`` relies on that).
 - ``info`` describes the stream (name, size, nominal fps, live or replay).
 
-Sources never draw, never sleep on a fake clock, and never block longer than ``timeout_s``.
+Sources never draw. Replays and simulations (file, dir, actor) never sleep on a fake clock; live
+cameras wait up to ``timeout_s`` real seconds for their capture thread.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ class MatchConfig(Section):
         1e-3,
         gt=0,
         lt=1,
-        description="Target false-match rate; picks the manifest's calibrated threshold when threshold is null",
+        description="Target false-match rate; threshold null: use the manifest's threshold calibrated for it",
     )
     threshold: float | None = Field(
         None,

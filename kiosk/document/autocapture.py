@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kiosk.config.document import AutoCapture
-from kiosk.document.quad import QuadOptions, _corner_angles, find_document_quad
+from kiosk.document.quad import QuadOptions, corner_angles, find_document_quad
 from kiosk.document.rectify import rectify
 from kiosk.document.types import DocumentKind, Quad, Rectified
 
@@ -123,6 +123,12 @@ def portrait_zone(kind: DocumentKind, width: int, height: int) -> Box:
     return (fx * width, fy * height, fw * width, fh * height)
 
 
+def paper_is_saturated(rgb: np.ndarray) -> bool:
+    """True when the document's own paper is at the saturation level (an over-exposed frame, or a
+    digital specimen): saturated pixels then say nothing about glare."""
+    return float(np.percentile(rgb.min(axis=2), 60)) >= GLARE_LEVEL - 2
+
+
 def glare_fraction(rgb: np.ndarray, box: Box) -> float:
     """Fraction of pixels in ``box`` whose R, G and B are all saturated (>= 250)."""
     h, w = rgb.shape[:2]
@@ -136,10 +142,13 @@ def glare_fraction(rgb: np.ndarray, box: Box) -> float:
 
 
 def document_sharpness(rgb: np.ndarray) -> tuple[float, float]:
-    """(Laplacian variance at 480 px wide, mean grey) of a rectified document image."""
+    """(Laplacian variance at 480 px wide, mean grey) of a rectified document image, measured inside
+    a 5 % inset so the document's own outline against the background does not count as detail."""
     import cv2
 
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    h, w = rgb.shape[:2]
+    iy, ix = max(1, h // 20), max(1, w // 20)
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb[iy : h - iy, ix : w - ix]), cv2.COLOR_RGB2GRAY)
     s = SHARPNESS_WIDTH_PX / grey.shape[1]
     interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
     grey = cv2.resize(grey, (SHARPNESS_WIDTH_PX, max(8, round(grey.shape[0] * s))), interpolation=interp)
@@ -168,6 +177,8 @@ class AutoCaptureTracker:
         self._quad_opts = QuadOptions(
             min_area_frac=min(0.04, config.min_area_frac),
             work_px=config.analysis_width_px,
+            min_aspect=1.0,  # a page leaning away looks squarer than it is
+            max_aspect=2.2,
             max_corner_dev_deg=max(40.0, config.max_tilt_deg),
         )
         self.reset()
@@ -234,7 +245,7 @@ class AutoCaptureTracker:
             return self._status(CaptureState.SEARCHING, CaptureHint.SHOW_DOCUMENT, t, None, CaptureMetrics())
         quad_full = quad_small.scaled(1.0 / scale)
         area_frac = quad_small.area / float(sw * sh)
-        tilt = max(abs(a - 90.0) for a in _corner_angles(quad_small.corners.astype(np.float64)))
+        tilt = max(abs(a - 90.0) for a in corner_angles(quad_small.corners.astype(np.float64)))
         m = CaptureMetrics(area_frac=area_frac, tilt_deg=tilt)
         adjusting = CaptureState.ADJUSTING
         if area_frac < cfg.min_area_frac:
@@ -280,8 +291,12 @@ class AutoCaptureTracker:
                 self._portrait = self.portrait_finder(img)
                 if self._portrait is None and self._no_face_since is None:
                     self._no_face_since = t
-        zone = self._portrait or portrait_zone(doc_small.kind, img.shape[1], img.shape[0])
-        glare = glare_fraction(img, zone)
+        if self._portrait is not None:
+            glare = glare_fraction(img, self._portrait)  # skin is never white: any saturation is glare
+        elif paper_is_saturated(img):
+            glare = 0.0  # cannot tell glare from white paper in the portrait zone
+        else:
+            glare = glare_fraction(img, portrait_zone(doc_small.kind, img.shape[1], img.shape[0]))
         m = CaptureMetrics(
             area_frac=area_frac,
             tilt_deg=tilt,

@@ -9,6 +9,9 @@ Order of work, and why:
    document by quarter-turns until it is upright and detect again, so the face matcher gets an
    upright portrait and clean landmarks.
 4. Pick the portrait, ignore smaller ghost portraits, refuse with a reason otherwise.
+5. When the document was cut out of a larger photo, the rest of the photo is checked too: a second
+   document or a person next to the card is refused as ``several_faces`` rather than silently
+   cropped away (the kiosk cannot know which one is the applicant's).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import time
 import numpy as np
 
 from kiosk.config.document import DocumentConfig
+from kiosk.document.orientation import haar_quarter_turns
 from kiosk.document.portrait import select_portrait, upright_quarter_turns
 from kiosk.document.quad import QuadOptions, find_document_quad
 from kiosk.document.rectify import as_is, rectify, to_input_box, turn
@@ -47,7 +51,10 @@ def prepare_document(rgb: np.ndarray, config: DocumentConfig) -> Rectified:
 def _faces_upright(doc: Rectified, detector: StillFaceDetector) -> tuple[Rectified, list[FaceObservation]]:
     faces = detector.detect(doc.image)
     if faces:
-        k = upright_quarter_turns(faces[0])
+        # The mesh's eye line says which way is up, except for upside-down faces, on which MediaPipe
+        # fits an upright mesh: the Haar cascade's vote settles it when it is clear.
+        k_haar = haar_quarter_turns(doc.image, faces[0].box)
+        k = upright_quarter_turns(faces[0]) if k_haar is None else k_haar
         if k:
             turned = turn(doc, k)
             again = detector.detect(turned.image)
@@ -87,6 +94,8 @@ def process_rectified(
     timings["faces_ms"] = (time.perf_counter() - t1) * 1000.0
     portrait = select_portrait(doc.image, faces, config.portrait)
     portrait = _with_input_box(portrait, doc)
+    if doc.rectified and fallback is not None:
+        _refuse_other_faces_outside(fallback, portrait, detector, config)
     timings["total_ms"] = (time.perf_counter() - t0) * 1000.0
     log.info(
         "document portrait: %.0f px, sharpness %.0f, rectified=%s, kind=%s, ghosts=%d (%.0f ms)",
@@ -98,6 +107,28 @@ def process_rectified(
         timings["total_ms"],
     )
     return DocumentResult(portrait=portrait, document=doc, timings_ms=timings)
+
+
+def _refuse_other_faces_outside(
+    rgb: np.ndarray, portrait: Portrait, detector: StillFaceDetector, config: DocumentConfig
+) -> None:
+    """Refuse when the whole photo shows another face about as large as the portrait (in input pixels)."""
+    from kiosk.errors import InputError
+    from kiosk.perception.detect import box_iou
+
+    assert portrait.input_box is not None
+    faces = detector.detect(rgb)
+    if len(faces) < 2:
+        return
+    px, py, pw, ph = portrait.input_box
+    min_area = config.portrait.ghost_max_area_ratio * pw * ph  # the ghost-portrait rule, in input pixels
+    others = [f for f in faces if box_iou(f.box, portrait.input_box) < 0.3 and f.area >= min_area]
+    if others:
+        raise InputError(
+            f"{len(others) + 1} faces of similar size are in the picture; "
+            "show one document of one person at a time",
+            code="several_faces",
+        )
 
 
 def _with_input_box(p: Portrait, doc: Rectified) -> Portrait:

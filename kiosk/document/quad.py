@@ -52,7 +52,7 @@ def order_corners(pts: np.ndarray) -> np.ndarray:
     return np.roll(p, -start, axis=0)
 
 
-def _corner_angles(p: np.ndarray) -> list[float]:
+def corner_angles(p: np.ndarray) -> list[float]:
     out = []
     for i in range(4):
         a, b, c = p[i - 1], p[i], p[(i + 1) % 4]
@@ -86,7 +86,7 @@ def _score(quad: np.ndarray, contour_area: float, size: tuple[int, int], opts: Q
         return 0.0
     if not cv2.isContourConvex(quad.reshape(-1, 1, 2).astype(np.float32)):
         return 0.0
-    angles = _corner_angles(quad)
+    angles = corner_angles(quad)
     if max(abs(a - 90.0) for a in angles) > opts.max_corner_dev_deg:
         return 0.0
     q = Quad(quad)

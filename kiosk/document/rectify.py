@@ -26,6 +26,44 @@ def classify_aspect(aspect: float, tolerance: float = ASPECT_TOLERANCE) -> Docum
     return best if abs(a - best.aspect) / best.aspect <= tolerance else DocumentKind.UNKNOWN
 
 
+def projective_aspect(corners: np.ndarray, image_size: tuple[int, int]) -> float | None:
+    """Width/height of the real rectangle behind a perspective quad (TL, TR, BR, BL), or None.
+
+    Zhang & He, "Whiteboard scanning and image enhancement" (2007): with the principal point at the
+    image centre and square pixels, the focal length and the rectangle's true aspect follow from
+    the four corners. None when the view is almost fronto-parallel (the focal length is not
+    observable; the side ratio is then accurate anyway) or the geometry is degenerate.
+    """
+    w, h = image_size
+    u0, v0 = w / 2.0, h / 2.0
+    tl, tr, br, bl = (np.array([p[0], p[1], 1.0]) for p in np.asarray(corners, dtype=np.float64))
+    m1, m2, m3, m4 = tl, tr, bl, br
+    den2 = float(np.dot(np.cross(m2, m4), m3))
+    den3 = float(np.dot(np.cross(m3, m4), m2))
+    if abs(den2) < 1e-9 or abs(den3) < 1e-9:
+        return None
+    k2 = float(np.dot(np.cross(m1, m4), m3)) / den2
+    k3 = float(np.dot(np.cross(m1, m4), m2)) / den3
+    n2 = k2 * m2 - m1
+    n3 = k3 * m3 - m1
+    if abs(n2[2]) < 1e-6 or abs(n3[2]) < 1e-6:
+        return None  # vanishing points at infinity: fronto-parallel in that direction
+    f2 = -(
+        (n2[0] * n3[0] - (n2[0] * n3[2] + n2[2] * n3[0]) * u0 + n2[2] * n3[2] * u0 * u0)
+        + (n2[1] * n3[1] - (n2[1] * n3[2] + n2[2] * n3[1]) * v0 + n2[2] * n3[2] * v0 * v0)
+    ) / (n2[2] * n3[2])
+    if not np.isfinite(f2) or f2 <= (0.2 * max(w, h)) ** 2:
+        return None
+    f = float(np.sqrt(f2))
+    a_inv = np.linalg.inv(np.array([[f, 0, u0], [0, f, v0], [0, 0, 1.0]]))
+    b = a_inv.T @ a_inv
+    num, den = float(n2 @ b @ n2), float(n3 @ b @ n3)
+    if num <= 0 or den <= 0:
+        return None
+    ratio = float(np.sqrt(num / den))
+    return ratio if 0.2 < ratio < 5.0 else None
+
+
 def as_is(rgb: np.ndarray) -> Rectified:
     """The input used unchanged (no outline found)."""
     return Rectified(image=rgb, rectified=False, kind=DocumentKind.UNKNOWN, quad=None, homography=np.eye(3))
@@ -52,7 +90,7 @@ def rectify(
         # Portrait-oriented outline: start from the bottom-left corner so the long side is on top.
         c = np.roll(c, 1, axis=0)
         t, r, b, l = l, t, r, b  # noqa: E741
-    measured = (t + b) / max(1e-6, r + l)
+    measured = projective_aspect(c, (rgb.shape[1], rgb.shape[0])) or (t + b) / max(1e-6, r + l)
     kind = classify_aspect(measured)
     # Unknown format: remove the perspective but keep the measured aspect (no stretching).
     w_mm, h_mm = kind.size_mm if kind is not DocumentKind.UNKNOWN else (100.0, 100.0 / measured)

@@ -106,13 +106,13 @@ def threshold_at_fmr(impostor: np.ndarray, fmr: float) -> tuple[float, int]:
     n = len(i)
     if n == 0:
         return float("nan"), 0
-    allowed = int(math.floor(fmr * n + 1e-9))
+    allowed = math.floor(fmr * n + 1e-9)
     if allowed >= n:
         return float(i[-1]) + 1e-6, n
     nxt = i[allowed]
     lower = i[:allowed][i[:allowed] < nxt]
     if len(lower):
-        return float(0.5 * (lower[-1] + nxt)), int(len(lower))
+        return float(0.5 * (lower[-1] + nxt)), len(lower)
     return float(max(0.0, nxt - 1e-6)), 0
 
 
@@ -140,7 +140,7 @@ def tar_at_fmr(genuine: np.ndarray, impostor: np.ndarray, fmr: float) -> Operati
     t, _ = threshold_at_fmr(imp, fmr)
     tar = float(np.mean(g <= t)) if len(g) else float("nan")
     achieved = float(np.mean(imp <= t)) if len(imp) else float("nan")
-    return OperatingPoint(fmr, t, tar, achieved, int(len(g)), int(len(imp)))
+    return OperatingPoint(fmr, t, tar, achieved, len(g), len(imp))
 
 
 # --- identity bootstrap ------------------------------------------------------------------------
@@ -177,7 +177,7 @@ def pair_scores(dist: np.ndarray, ids: np.ndarray, valid: np.ndarray, keep_impos
     imp_mask = ~same & valid[iu] & valid[ju]
     ii, jj = iu[imp_mask], ju[imp_mask]
     imp = dist[ii, jj]
-    n_total = int(len(imp))
+    n_total = len(imp)
     if keep_impostors < n_total:
         part = np.argpartition(imp, keep_impostors)[:keep_impostors]
         ii, jj, imp = ii[part], jj[part], imp[part]

@@ -81,7 +81,9 @@ def _index(tok: str, source: str, lineno: int) -> int:
     try:
         v = int(tok)
     except ValueError:
-        raise InputError(f"{source}:{lineno}: image index {tok!r} is not a number", code="pairs_invalid") from None
+        raise InputError(
+            f"{source}:{lineno}: image index {tok!r} is not a number", code="pairs_invalid"
+        ) from None
     if v < 1 or v > 9999:
         raise InputError(f"{source}:{lineno}: image index {v} out of range 1..9999", code="pairs_invalid")
     return v
@@ -137,7 +139,9 @@ def load_pairs(path: str | Path, n_folds: int = DEFAULT_FOLDS) -> PairsFile:
     try:
         size = p.stat().st_size
         if size > MAX_PAIRS_FILE_BYTES:
-            raise InputError(f"{p}: pairs file larger than {MAX_PAIRS_FILE_BYTES} bytes", code="pairs_invalid")
+            raise InputError(
+                f"{p}: pairs file larger than {MAX_PAIRS_FILE_BYTES} bytes", code="pairs_invalid"
+            )
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read pairs file {p}: {exc.strerror}", code="pairs_unreadable") from None

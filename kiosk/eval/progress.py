@@ -10,7 +10,9 @@ from typing import TextIO
 class Progress:
     """``with Progress(total, "embedding") as bar: bar.advance()``. Silent unless ``stream`` is a TTY."""
 
-    def __init__(self, total: int, label: str, stream: TextIO | None = None, enabled: bool | None = None) -> None:
+    def __init__(
+        self, total: int, label: str, stream: TextIO | None = None, enabled: bool | None = None
+    ) -> None:
         self.total = max(0, int(total))
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
@@ -30,7 +32,7 @@ class Progress:
         self._last = now
         frac = self.done / self.total if self.total else 1.0
         width = 30
-        filled = int(round(frac * width))
+        filled = round(frac * width)
         rate = self.done / max(now - self._t0, 1e-6)
         eta = (self.total - self.done) / rate if rate > 0 else 0.0
         self.stream.write(

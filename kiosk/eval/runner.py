@@ -109,7 +109,9 @@ def extract_chips(
                     if not found:
                         reasons[i] = "no_face"
                         continue
-                    boxes = [(p[:, 0].min(), p[:, 1].min(), np.ptp(p[:, 0]), np.ptp(p[:, 1])) for _, p in found]
+                    boxes = [
+                        (p[:, 0].min(), p[:, 1].min(), np.ptp(p[:, 0]), np.ptp(p[:, 1])) for _, p in found
+                    ]
                     p5 = found[central_index(boxes, w, h)][1]
                 else:
                     faces = detector.detect(rgb)
@@ -127,7 +129,9 @@ def extract_chips(
     return ChipSet(list(refs), chips, enrolled, reasons)
 
 
-def embed_chips(cs: ChipSet, embed: Callable[[np.ndarray], np.ndarray], label: str, progress: bool | None = None) -> np.ndarray:
+def embed_chips(
+    cs: ChipSet, embed: Callable[[np.ndarray], np.ndarray], label: str, progress: bool | None = None
+) -> np.ndarray:
     """(N, 128) float32 embeddings of the enrolled chips; NaN rows for FTE images."""
     out = np.full((len(cs.refs), 128), np.nan, dtype=np.float32)
     idx = np.flatnonzero(cs.enrolled)
@@ -239,8 +243,8 @@ def score_system(
             "fte_listed_pairs": fte_pairs,
             "n_images": len(refs),
             "n_listed_pairs": len(pairs.pairs),
-            "n_genuine": int(len(genuine)),
-            "n_impostor": int(len(impostor)),
+            "n_genuine": len(genuine),
+            "n_impostor": len(impostor),
             "listed_accuracy_at_dlib_0.6": round(float(np.mean((listed <= 0.6) == same)), 5),
         }
     )

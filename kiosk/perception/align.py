@@ -49,7 +49,7 @@ MESH_POINTS = 478
 
 
 def chip_template(size_px: int = CHIP_SIZE_PX, padding: float = CHIP_PADDING) -> np.ndarray:
-    """The 5 template points in chip pixels, as dlib places them: ``(t + padding) / (1 + 2 padding) * size``."""
+    """The 5 template points in chip pixels, as dlib places them: ``(t + pad) / (1 + 2 pad) * size``."""
     return (DLIB_TEMPLATE_5 + padding) / (1.0 + 2.0 * padding) * float(size_px)
 
 
@@ -92,7 +92,9 @@ def invert_transform(m: np.ndarray) -> np.ndarray:
     return np.hstack([a_inv, (-a_inv @ m[:, 2])[:, None]])
 
 
-def image_to_chip(points5: np.ndarray, size_px: int = CHIP_SIZE_PX, padding: float = CHIP_PADDING) -> np.ndarray:
+def image_to_chip(
+    points5: np.ndarray, size_px: int = CHIP_SIZE_PX, padding: float = CHIP_PADDING
+) -> np.ndarray:
     """2x3 matrix taking image pixels to chip pixels for a face whose dlib-order 5 points are ``points5``.
 
     dlib fits template -> image; this is its exact inverse (not the image -> template fit).

@@ -7,8 +7,8 @@ face-normalised frame of :func:`kiosk.perception.align.mesh_frame` (150 px chip 
 
 How it was fitted: dlib's HOG detector + shape_predictor_5_face_landmarks.dat and our
 FaceLandmarker (IMAGE mode) on the same LFW images; greedy choice of vertices among the 30
-nearest non-iris vertices, convex weights and an offset by least squares pooled over x and y. FIT_INFO holds the
-data size and the held-out residuals.
+nearest non-iris vertices, convex weights and an offset by least squares pooled over x
+and y. FIT_INFO holds the data size and the held-out residuals.
 """
 
 from __future__ import annotations

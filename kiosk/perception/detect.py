@@ -9,8 +9,9 @@ passport scan is a coin toss. :class:`StillFaceDetector` keeps the same model an
    face of the size we look for fills a good part of the detector's input (tiles are upscaled to at
    least ``tile_min_input_px`` so the landmark model gets pixels to work with);
 3. a refinement pass: every candidate is re-detected on a square crop centred on it, about
-   ``refine_context`` times the face size, which gives well-framed landmarks and drops one-off
-   detections that do not survive re-framing (guilloche patterns, text);
+   ``refine_context`` times the face size, which gives well-framed landmarks; a candidate that only
+   a tile saw must also be found on a wider crop (``confirm_context``), which drops one-off
+   detections that do not survive re-framing (guilloche patterns, text, a frontal dog);
 4. non-maximum suppression on box IoU so a face seen by several tiles is reported once.
 
 Landmarks come back in the original image's pixels. The smallest face found reliably is about
@@ -58,6 +59,7 @@ class DetectorOptions:
     max_side_px: int = 2000
     tile_min_input_px: int = 256
     refine_context: float = 2.6
+    confirm_context: float = 5.0
     min_detection_confidence: float = 0.5
     min_presence_confidence: float = 0.5
     nms_iou: float = 0.3
@@ -251,23 +253,39 @@ class StillFaceDetector:
             kept.append(c)
         return kept
 
+    def _crop_around(self, c: _Candidate, context: float, W: int, H: int) -> tuple[int, int, int, int]:
+        """Square region ``context`` times the face size, centred on it, clamped inside the image."""
+        x, y, bw, bh = c.box
+        side = max(16, min(round(max(bw, bh) * context), W, H))
+        cx, cy = x + bw / 2, y + bh / 2
+        x0 = round(min(max(0.0, cx - side / 2), W - side))
+        y0 = round(min(max(0.0, cy - side / 2), H - side))
+        return (x0, y0, side, side)
+
+    def _found_in(
+        self, img: np.ndarray, region: tuple[int, int, int, int], c: _Candidate
+    ) -> list[_Candidate]:
+        return [a for a in self._run(img, region) if box_iou(a.box, c.box) > 0.3]
+
     def _refine(self, img: np.ndarray, cands: list[_Candidate]) -> list[_Candidate]:
-        """Re-detect each candidate on a square crop centred on it; keep those that are found again."""
+        """Re-detect each candidate on a square crop centred on it (well-framed landmarks). A candidate
+        only a tile saw must also be found on a wider crop (``confirm_context``): a real face is found
+        at both framings, a face-like pattern (a dog, a guilloche swirl) rarely is."""
         H, W = img.shape[:2]
         out: list[_Candidate] = []
         for c in cands:
-            x, y, bw, bh = c.box
-            side = round(max(bw, bh) * self.options.refine_context)
-            side = max(16, min(side, W, H))
-            cx, cy = x + bw / 2, y + bh / 2
-            x0 = round(min(max(0.0, cx - side / 2), W - side))
-            y0 = round(min(max(0.0, cy - side / 2), H - side))
-            if c.whole and side >= 0.9 * max(W, H):
+            region = self._crop_around(c, self.options.refine_context, W, H)
+            if c.whole and region[2] >= 0.9 * max(W, H):
                 out.append(replace(c, refined=True))  # the crop would be the whole image again
                 continue
-            again = [a for a in self._run(img, (x0, y0, side, side)) if box_iou(a.box, c.box) > 0.3]
+            again = self._found_in(img, region, c)
             if again:
                 best = max(again, key=lambda a: box_iou(a.box, c.box))
+                if not c.whole:
+                    wide = self._crop_around(best, self.options.confirm_context, W, H)
+                    if wide[2] < 0.9 * max(W, H) and not self._found_in(img, wide, best):
+                        log.debug("candidate dropped: not found again on a wider crop")
+                        continue
                 out.append(replace(best, refined=True, cut=False))
             elif c.whole:
                 out.append(c)  # seen on the whole picture: trust it even if the crop disagreed

@@ -7,10 +7,12 @@ landmarker is built.
 
 from __future__ import annotations
 
+import atexit
 import enum
 import logging
 import math
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,16 +51,40 @@ class LandmarkerOptions:
 def pose_from_matrix(m: np.ndarray) -> HeadPose:
     """Yaw, pitch, roll in degrees from MediaPipe's 4x4 facial transformation matrix.
 
-    Conventions (image terms, camera looking at the person):
-    yaw > 0 when the nose points toward the image's right edge; pitch > 0 when the chin goes up;
-    roll > 0 when the head tilts clockwise in the image.
+    Conventions, in terms of the image the landmarker saw (camera looking at the person):
+
+    * ``yaw > 0``: the nose points toward the image's RIGHT edge. In a non-mirrored camera image
+      that is the person turning to their own LEFT.
+    * ``pitch > 0``: the chin goes up (head tilted back); ``< 0``: looking down.
+    * ``roll > 0``: the head tilts clockwise in the image (the eye on the image's right is lower).
+
+    Verified on real footage (see docs/liveness.md): ``headpose_sample.gif`` (nose to image-right
+    0.5-1.4 s gives yaw +34..+39; head up 3.4-4.2 s gives pitch +37..+41; the clip's own overlay
+    shows roll +33 at 6.5 s where we give +31..+36 and the eye line tilts clockwise) and
+    ``webcam_krzysiek/real.mp4`` (nose to image-right 2.4-3.2 s: yaw +26..+28; image-left
+    3.4-4.1 s: yaw -23..-30; chin up 4.4-5.5 s: pitch +24..+41).
     """
     r = np.asarray(m, dtype=np.float64)[:3, :3]
     sy = math.hypot(r[0, 0], r[1, 0])
     pitch = math.degrees(math.atan2(r[2, 1], r[2, 2]))
     yaw = math.degrees(math.atan2(-r[2, 0], sy))
     roll = math.degrees(math.atan2(r[1, 0], r[0, 0]))
-    return HeadPose(yaw_deg=yaw, pitch_deg=-pitch, roll_deg=roll)
+    # MediaPipe's matrix is right-handed with y up; image y points down, so pitch and roll flip.
+    return HeadPose(yaw_deg=yaw, pitch_deg=-pitch, roll_deg=-roll)
+
+
+_OPEN: weakref.WeakSet[FaceLandmarker] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_landmarkers() -> None:
+    # MediaPipe's own finaliser fails once the interpreter is tearing down ("NoneType is not
+    # callable"); closing every landmarker still open while modules are alive avoids that noise.
+    for lm in list(_OPEN):
+        try:
+            lm.close()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
 
 
 class FaceLandmarker:
@@ -90,6 +116,7 @@ class FaceLandmarker:
         self._impl = vision.FaceLandmarker.create_from_options(mp_opts)
         self._lock = threading.Lock()
         self._last_ts_ms = -1
+        _OPEN.add(self)
 
     def close(self) -> None:
         impl, self._impl = getattr(self, "_impl", None), None

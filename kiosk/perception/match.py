@@ -46,7 +46,7 @@ def face_distance(a: np.ndarray, b: np.ndarray) -> Any:
 
 
 def pairwise_distances(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-    """All Euclidean distances between rows of ``a`` (N, D) and ``b`` (M, D; default ``a``): (N, M) float64."""
+    """All Euclidean distances between rows of ``a`` (N, D) and ``b`` (M, D; default ``a``), (N, M)."""
     x = np.asarray(a, dtype=np.float64)
     y = x if b is None else np.asarray(b, dtype=np.float64)
     sq = (x**2).sum(axis=1)[:, None] + (y**2).sum(axis=1)[None, :] - 2.0 * (x @ y.T)

@@ -56,7 +56,9 @@ def five_points(face: FaceObservation, mode: PointsMode = PointsMode.MAPPED) -> 
     return align.dlib_five_points(face.landmarks)
 
 
-def face_chips(rgb: np.ndarray, faces: Sequence[FaceObservation], mode: PointsMode = PointsMode.MAPPED) -> np.ndarray:
+def face_chips(
+    rgb: np.ndarray, faces: Sequence[FaceObservation], mode: PointsMode = PointsMode.MAPPED
+) -> np.ndarray:
     """(N, 150, 150, 3) uint8 chips of ``faces`` in ``rgb``, cut as dlib would from our five points."""
     from kiosk.perception.chip import face_chip
 
@@ -144,7 +146,7 @@ class FaceVerifier:
         if config is None:
             from kiosk.config.schema import KioskConfig
 
-            config = KioskConfig()
+            config = KioskConfig.model_validate({})
         self.cfg = config
         self.variant = variant or config.face.match.model
         self.points = points
@@ -244,7 +246,8 @@ class FaceVerifier:
         q = main.quality
         if q is not None and q.face_px < rules.min_face_px:
             raise InputError(
-                f"the face in the selfie is too small ({q.face_px:.0f} px, at least {rules.min_face_px} px needed)",
+                f"the face in the selfie is too small ({q.face_px:.0f} px, "
+                f"at least {rules.min_face_px} px needed)",
                 code="face_too_small",
             )
         if q is not None and q.sharpness < rules.min_sharpness:
@@ -275,7 +278,9 @@ class FaceVerifier:
 
     def decide(self, distance: float, *, document: bool) -> MatchDecision:
         thr, fmr, src = self.threshold(document=document)
-        return MatchDecision(compare_faces(distance, thr), float(distance), thr, fmr, src, similarity(distance, thr))
+        return MatchDecision(
+            compare_faces(distance, thr), float(distance), thr, fmr, src, similarity(distance, thr)
+        )
 
     def compare(self, a: Enrolled | np.ndarray, b: Enrolled | np.ndarray) -> MatchDecision:
         """Decision for two faces; the document threshold applies when either is an ID portrait."""

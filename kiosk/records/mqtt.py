@@ -50,6 +50,7 @@ class MqttSink:
         self._client: Any = None
         self._started = False
         self._connected = threading.Event()
+        self._answered = threading.Event()  # any CONNACK, accepted or refused
         self._connect_error = ""
         self._lock = threading.Lock()
 
@@ -62,9 +63,11 @@ class MqttSink:
                 "MQTT broker %s:%d refused the connection: %s", self.cfg.host, self.cfg.port, reason_code
             )
             self._connected.clear()
+            self._answered.set()
             return
         self._connect_error = ""
         self._connected.set()
+        self._answered.set()
         log.info("MQTT connected to %s:%d as %s", self.cfg.host, self.cfg.port, self.kiosk_id)
 
     def _on_disconnect(
@@ -122,7 +125,12 @@ class MqttSink:
                 ) from None
             c.loop_start()
             self._started = True
-        if not self._connected.wait(float(self.cfg.ack_timeout_s) if not self._connected.is_set() else 0):
+            # First CONNACK (accepted or refused) within the ack timeout.
+            self._answered.wait(float(self.cfg.ack_timeout_s))
+        elif not self._connected.is_set():
+            # paho's thread is reconnecting: a short wait, then let the outbox back off and retry.
+            self._connected.wait(min(1.0, float(self.cfg.ack_timeout_s)))
+        if not self._connected.is_set():
             raise DeliveryError(
                 self._connect_error
                 or f"MQTT broker {self.cfg.host}:{self.cfg.port} not connected (reconnecting)"
@@ -154,3 +162,4 @@ class MqttSink:
                 c.loop_stop()
             self._started = False
             self._connected.clear()
+            self._answered.clear()

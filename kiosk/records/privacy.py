@@ -90,14 +90,20 @@ def _walk(roots: Iterable[Path]) -> Iterable[Path]:
 
 
 def scan_for_biometrics(
-    roots: Sequence[str | Path], needles: Sequence[bytes] = (), include_evidence: bool = False
+    roots: Sequence[str | Path],
+    needles: Sequence[bytes] = (),
+    include_evidence: bool = False,
+    newer_than: float | None = None,
 ) -> list[Finding]:
     """Every suspicious file under ``roots`` (unreadable files are skipped; files over 64 MiB are
-    checked by their first bytes only)."""
+    checked by their first bytes only). ``newer_than``: only files modified at/after this epoch time."""
     findings: list[Finding] = []
     for p in _walk(Path(r) for r in roots):
         try:
-            size = p.stat().st_size
+            st = p.stat()
+            if newer_than is not None and st.st_mtime < newer_than:
+                continue
+            size = st.st_size
             with open(p, "rb") as f:
                 data = f.read(MAX_SCAN_BYTES if size <= MAX_SCAN_BYTES else 64)
         except OSError:

@@ -11,7 +11,7 @@ outbox ships the same bytes, so the bank can verify a record without re-serialis
 Example (the app builds this when a session ends, before the result screen shows)::
 
     rec = DecisionRecord(
-        session_id=sid, decision=Decision.ACCEPT, reasons=[], kiosk_id=cfg.records.kiosk_id,
+        session_id=sid, decision=Decision.APPROVED, reasons=[], kiosk_id=cfg.records.kiosk_id,
         document={"portrait_found": True, "quality": 0.81},
         match={"score": 0.41, "threshold": 0.52, "fmr_target": 1e-4, "metric": "euclidean"},
         liveness={"passed": True, "challenges": ["blink", "turn_left"]},
@@ -33,6 +33,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kiosk.errors import InputError
+from kiosk.flow.states import (
+    Decision,
+)  # the engine's outcomes (approved / rejected / aborted): one vocabulary
 
 RECORD_SCHEMA = 1
 
@@ -63,13 +66,6 @@ FORBIDDEN_KEYS = (
 )
 MAX_NUMERIC_LIST = 16  # longer numeric lists look like vectors (an embedding is 128 floats)
 MAX_STRING_CHARS = 2000  # a longer string could smuggle an encoded image
-
-
-class Decision(str, enum.Enum):
-    ACCEPT = "accept"
-    REJECT = "reject"
-    ABORT = "abort"  # applicant left, timeout, consent refused
-    ERROR = "error"  # the kiosk could not decide (camera lost, model failure)
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -109,7 +105,7 @@ class DecisionRecord:
     """
 
     session_id: str
-    decision: Decision | str
+    decision: Decision | str  # kiosk.flow.states.Decision
     kiosk_id: str
     reasons: list[str] = field(default_factory=list)
     document: dict[str, Any] = field(default_factory=dict)
@@ -125,7 +121,7 @@ class DecisionRecord:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["decision"] = Decision(self.decision).value
+        d["decision"] = self.decision.value if isinstance(self.decision, enum.Enum) else str(self.decision)
         if not d["app_version"]:
             from kiosk import __version__
 
@@ -173,8 +169,8 @@ def check_no_biometrics(record: Mapping[str, Any]) -> None:
 def validate_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """Checks a record dict before it is logged; returns a plain-dict copy with a ``record_id``.
 
-    Needs ``session_id``, ``decision`` (one of :class:`Decision`) and ``kiosk_id``; ``record_id`` is added
-    when absent (must be 8-64 characters of ``[A-Za-z0-9_-]`` when given).
+    Needs ``session_id``, ``decision`` (a :class:`kiosk.flow.states.Decision` value) and ``kiosk_id``;
+    ``record_id`` is added when absent (must be 8-64 characters of ``[A-Za-z0-9_-]`` when given).
     """
     if not isinstance(record, Mapping):
         raise InputError(f"a decision record must be a mapping, got {type(record).__name__}")

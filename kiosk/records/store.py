@@ -235,8 +235,9 @@ class AuditLog:
         self.kiosk_id = kiosk_id
         self.sinks = tuple(sinks)
         self._wall = wall
-        self._lock = threading.Lock()
-        self._con = connect(self.path, create=True)
+        self._lock = threading.RLock()
+        # Usable from any one thread at a time (the app may log from its worker); the lock serialises.
+        self._con = connect(self.path, create=True, shared=True)
         self._register_key()
         self._check_head()
 
@@ -250,6 +251,7 @@ class AuditLog:
         error nothing is written.
         """
         rec = validate_record(record)
+        rec.setdefault("created_at", utc_now_iso(self._wall()))  # wall clock, if the app did not stamp it
         queue = self.sinks if sinks is None else tuple(sinks)
         with self._lock:
             con = self._con
@@ -303,13 +305,19 @@ class AuditLog:
                         )
                     con.execute("COMMIT")
                 except BaseException:
-                    con.execute("ROLLBACK")
+                    _rollback(con)
                     raise
             except sqlite3.IntegrityError as exc:
                 raise StorageError(
                     f"record {rec['record_id']} not logged: {exc}", code="audit_duplicate"
                 ) from None
             except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or "full" in str(exc):
+                    raise StorageError(
+                        f"disk full: record {rec['record_id']} not logged ({exc}); "
+                        f"free space in {self.path.parent}",
+                        code="audit_disk_full",
+                    ) from None
                 raise StorageError(
                     f"record {rec['record_id']} not logged: {exc}", code="audit_write_failed"
                 ) from None
@@ -356,21 +364,28 @@ class AuditLog:
     # -- reading -----------------------------------------------------------------------------------------
 
     def count(self) -> int:
-        return int(self._con.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+        with self._lock:
+            return int(self._con.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
 
-    def entries(self) -> Iterator[Entry]:
-        yield from iter_entries(self._con)
+    def entries(self) -> list[Entry]:
+        """Every entry in stored order."""
+        with self._lock:
+            return list(iter_entries(self._con))
 
     def get(self, record_id: str) -> Entry | None:
-        row = self._con.execute(
-            "SELECT seq, record_id, entry, hash, signature, key_id FROM entries WHERE record_id = ?",
-            (record_id,),
-        ).fetchone()
+        with self._lock:
+            row = self._con.execute(
+                "SELECT seq, record_id, entry, hash, signature, key_id FROM entries WHERE record_id = ?",
+                (record_id,),
+            ).fetchone()
         return Entry(*row) if row else None
 
     def verify(self) -> VerifyReport:
         """Full verification with this device's key (trusted)."""
-        return verify_connection(self._con, {self.signer.key_id: self.signer.public_key}, keys_trusted=True)
+        with self._lock:
+            return verify_connection(
+                self._con, {self.signer.key_id: self.signer.public_key}, keys_trusted=True
+            )
 
     def close(self) -> None:
         with self._lock:
@@ -381,6 +396,15 @@ class AuditLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _rollback(con: sqlite3.Connection) -> None:
+    # SQLite may already have rolled back by itself (e.g. on SQLITE_FULL); never mask the first error.
+    if con.in_transaction:
+        try:
+            con.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.error("rollback after a failed append also failed: %s", exc)
 
 
 def iter_entries(con: sqlite3.Connection) -> Iterator[Entry]:
