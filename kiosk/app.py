@@ -62,6 +62,10 @@ class SessionScratch:
     frames: deque[Perceived] = field(default_factory=lambda: deque(maxlen=90))
 
     def wipe(self) -> None:
+        import numpy as np
+
+        if isinstance(self.id_embedding, np.ndarray):
+            self.id_embedding.fill(0.0)  # overwrite, not only drop, the template
         self.id_embedding = None
         self.frames.clear()
 
@@ -152,14 +156,15 @@ class KioskApp:
         from kiosk.records.runtime import open_records, signing_key_path
 
         try:
-            self.records_rt = open_records(self.cfg, clock=self.clock)
+            # The outbox retries on the real clock even in a fast replay: its traffic is real.
+            self.records_rt = open_records(self.cfg)
         except StorageError as exc:
             if exc.code != "key_missing" or os.environ.get("NOTIFY_SOCKET"):
                 raise
             key_path = signing_key_path(self.cfg.records)
             log.warning("no device signing key; creating %s for this development run", key_path)
             generate_key(key_path)
-            self.records_rt = open_records(self.cfg, clock=self.clock)
+            self.records_rt = open_records(self.cfg)
         self.audit = self.records_rt.log
         self.outbox = self.records_rt.outbox
         self.outbox.start()
@@ -204,7 +209,9 @@ class KioskApp:
                 self._render()
                 last_render = time.monotonic()
             if self.watchdog is not None:
-                self.watchdog.ping(time.monotonic())
+                self.watchdog.ping(time.monotonic())  # from the main loop only: a hung loop is restarted
+            if self.records_rt is not None and self.state is State.ATTRACT:
+                self.records_rt.housekeeping(time.monotonic())
             if self._should_stop():
                 break
             if self.opts.max_wall_s is not None and time.monotonic() - wall_start > self.opts.max_wall_s:

@@ -80,7 +80,8 @@ class DocumentStep:
             if files:
                 f = files[0]
                 self.watcher.consume(f, delete=False)
-                return self._enrol_file(f.path, "drop_folder")
+                self._enrol_file(f.path, "drop_folder")
+                return None
         if self.tracker is None:
             return "show_document"
         status = self.tracker.update(rgb, timestamp_s)
@@ -101,7 +102,6 @@ class DocumentStep:
             return load_image(path, max_bytes=up.max_bytes, max_pixels=up.max_pixels)
 
         self.submit("document", enrol_job(load, self.verifier, self.scratch, source))
-        return None
 
 
 def start_document(
