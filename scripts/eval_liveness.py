@@ -57,7 +57,7 @@ from kiosk.liveness.continuity import ContinuityMonitor  # noqa: E402
 from kiosk.liveness.screen import ScreenMonitor, bezel_sides  # noqa: E402
 from kiosk.liveness.signals import FrameSignals  # noqa: E402
 from kiosk.liveness.spoof import PlanarMonitor, StaticPhotoMonitor  # noqa: E402
-from kiosk.liveness.types import Event, LivenessState  # noqa: E402
+from kiosk.liveness.types import Event  # noqa: E402
 from kiosk.perception.types import FrameObservation  # noqa: E402
 
 log = logging.getLogger("eval_liveness")
@@ -137,9 +137,11 @@ def targets_of(clip: Clip) -> list[Target]:
     out: list[Target] = []
     half_closed = [r for r in rows if r["event"] == "eyes_half_closed"]
     d9_checked = any(r["event"] == "clip_info" and "checked by eye" in r["notes"] for r in rows)
-    shut_while_shaking = [(0.2, 0.6), (4.9, 6.3)] if any(
-        r["event"] == "head_shake_repeated" and "verified" in r["notes"] for r in rows
-    ) else []
+    shut_while_shaking = (
+        [(0.2, 0.6), (4.9, 6.3)]
+        if any(r["event"] == "head_shake_repeated" and "verified" in r["notes"] for r in rows)
+        else []
+    )
     for r in rows:
         ev, notes = r["event"], r["notes"]
         auto = notes.startswith("auto:")
@@ -168,10 +170,17 @@ def targets_of(clip: Clip) -> list[Target]:
             out.append(Target(clip.key, "mouth_open", s, e, tier, source=ev))
     # A verified row and an auto row for the same span: keep the verified one only.
     ver = [t for t in out if t.tier != "auto"]
-    keep = [t for t in out if t.tier != "auto" or not any(
-        v.action == t.action and v.direction == t.direction and _overlaps(t.start_s, t.end_s, v.start_s, v.end_s)
-        for v in ver
-    )]
+    keep = [
+        t
+        for t in out
+        if t.tier != "auto"
+        or not any(
+            v.action == t.action
+            and v.direction == t.direction
+            and _overlaps(t.start_s, t.end_s, v.start_s, v.end_s)
+            for v in ver
+        )
+    ]
     return keep
 
 
@@ -205,7 +214,9 @@ def landmark_clip(path: Path, cache: Path | None) -> tuple[list[FrameObservation
     cap.release()  # type: ignore[attr-defined]
     frames = list(read_frames(path))
     obs = landmark_video(iter(frames))
-    sides = [bezel_sides(rgb, o.primary.box) if o.primary is not None else 0 for (rgb, _), o in zip(frames, obs)]
+    sides = [
+        bezel_sides(rgb, o.primary.box) if o.primary is not None else 0 for (rgb, _), o in zip(frames, obs)
+    ]
     out = (obs, info.fps, sides)
     if cp is not None:
         cp.parent.mkdir(parents=True, exist_ok=True)
@@ -244,11 +255,15 @@ def score_clip(clip: Clip, events: Sequence[Event], sigs: Sequence[FrameSignals]
         if hit:
             st.found[(t.action, t.tier)] += 1
         elif t.tier != "auto":
-            st.missed.append(f"{clip.key} {t.action} {t.direction or ''} {t.start_s:.2f}-{t.end_s:.2f} ({t.source})")
+            st.missed.append(
+                f"{clip.key} {t.action} {t.direction or ''} {t.start_s:.2f}-{t.end_s:.2f} ({t.source})"
+            )
     for r in clip.rows:  # long closures must not count as blinks
         if r["event"] == "eyes_closed_long" and not r["notes"].startswith("auto:"):
             st.long_total += 1
-            inner = [e for e in events if e.event == "blink" and r["start"] + 0.2 <= e.start_s <= r["end"] - 0.2]
+            inner = [
+                e for e in events if e.event == "blink" and r["start"] + 0.2 <= e.start_s <= r["end"] - 0.2
+            ]
             st.long_as_blink += len(inner)
     face_t = [s.t_s for s in sigs if s.has_face]
     if len(face_t) < 2:
@@ -263,7 +278,9 @@ def score_clip(clip: Clip, events: Sequence[Event], sigs: Sequence[FrameSignals]
         st.neutral_s[action] += dt * sum(1 for t in face_t if not any(a <= t <= b for a, b in spans))
         for e in events:
             if action_of(e) == action and not any(_overlaps(e.start_s, e.end_s, a, b) for a, b in spans):
-                st.false[action].append(f"{clip.key} {e.event} {e.start_s:.2f}-{e.end_s:.2f} peak {e.peak:.2f}")
+                st.false[action].append(
+                    f"{clip.key} {e.event} {e.start_s:.2f}-{e.end_s:.2f} peak {e.peak:.2f}"
+                )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -323,8 +340,13 @@ def run_session(
 ) -> tuple[str, str | None, float]:
     """Feed observations (and optionally rgb for the screen check) to a session; every requested
     embedding comes back MATCHED (the attacker's face matches the ID: the worst case)."""
-    sess = LivenessSession(cfg, specs, mirrored=False, frames_mirrored=frames_mirrored,
-                           screen=ScreenMonitor(cfg.spoof) if screen else None)
+    sess = LivenessSession(
+        cfg,
+        specs,
+        mirrored=False,
+        frames_mirrored=frames_mirrored,
+        screen=ScreenMonitor(cfg.spoof) if screen else None,
+    )
     st = None
     for o, rgb in frames:
         st = sess.update(o, rgb)
@@ -345,9 +367,8 @@ SCRIPTED = [
     ("liveness_videos2/webcam_krzysiek/real.mp4", ["smile", "turn_right"], True),
     ("liveness_videos/blink_detector_video.mp4", ["blink"], False),
     ("liveness_videos2/smile_nasrfathy/smile.mp4", ["smile"], False),
-    ("liveness_videos2/liveportrait/d0.mp4", ["smile"], False),
     ("liveness_videos2/liveportrait/d18.mp4", ["mouth_open"], False),
-    ("liveness_videos2/nodding_pigeon/head_nodding.mp4", ["nod"], False),
+    ("liveness_videos2/webcam_krzysiek/real.mp4", ["smile", "turn_left", "nod"], False),
     ("liveness_videos2/liveportrait/d19.mp4", ["smile"], False),
 ]
 
@@ -359,8 +380,10 @@ def photo_list(data: Path, limit: int) -> list[Path]:
         if "lfw" in g:
             got = got[:10]
         if "dlib_johns" in g:
-            got = [sorted(data.glob(f"dlib_johns/identities/{d.name}/*.jpg"))[0]
-                   for d in sorted((data / "dlib_johns/identities").glob("*"))]
+            got = [
+                sorted(data.glob(f"dlib_johns/identities/{d.name}/*.jpg"))[0]
+                for d in sorted((data / "dlib_johns/identities").glob("*"))
+            ]
         if "face_recognition" in g:
             by_id: dict[str, Path] = {}
             for p in got:
@@ -370,30 +393,50 @@ def photo_list(data: Path, limit: int) -> list[Path]:
     return out[:limit]
 
 
-def photo_attack_obs(
-    photo: Path, kind: str, seed: int, cache: Path | None
-) -> tuple[list[FrameObservation], list[np.ndarray]] | None:
-    cp = _cache_path(cache, f"photo:{photo}:{kind}:{seed}")
-    rng = np.random.default_rng(seed)
+def single_face_portrait(photo: Path, lm_image: Any) -> np.ndarray | None:
+    """The photo cropped to a head-and-shoulders print around its only face (None: not exactly one)."""
     import cv2
+
+    from kiosk.liveness.attacks import portrait_crop
 
     bgr = cv2.imread(str(photo), cv2.IMREAD_COLOR)
     if bgr is None:
         return None
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    frames = list(photo_attack_frames(rgb, kind, rng))
-    if cp is not None and cp.is_file():
-        with open(cp, "rb") as f:
-            obs = pickle.load(f)
-    else:
-        from kiosk.liveness.analysis import landmark_video
+    obs = lm_image.detect(rgb)
+    if obs.face_count != 1 or obs.primary is None:
+        return None
+    return portrait_crop(rgb, obs.primary.box)
 
-        obs = landmark_video(iter(frames))
-        if cp is not None:
-            cp.parent.mkdir(parents=True, exist_ok=True)
-            with open(cp, "wb") as f:
-                pickle.dump(obs, f)
-    return obs, [fr for fr, _ in frames]
+
+def photo_attack_session(
+    portrait: np.ndarray, kind: str, seed: int, cfg: LivenessConfig, max_s: float
+) -> tuple[str, str | None, float, Counter[int], list[str]]:
+    """Stream a photo attack into a VIDEO landmarker and a session until the session decides."""
+    from kiosk.models import verified_model_path
+    from kiosk.perception.landmarker import FaceLandmarker, LandmarkerOptions, RunningMode
+
+    rng = np.random.default_rng(seed)
+    specs = draw_challenges(random.Random(seed), cfg)
+    sess = LivenessSession(cfg, specs, mirrored=False, screen=ScreenMonitor(cfg.spoof))
+    faces: Counter[int] = Counter()
+    st = None
+    opts = LandmarkerOptions(model_path=verified_model_path("face_landmarker"), mode=RunningMode.VIDEO)
+    with FaceLandmarker(opts) as lm:
+        for rgb, t in photo_attack_frames(portrait, kind, rng, duration_s=max_s):
+            obs = lm.detect_video(rgb, t)
+            faces[obs.face_count] += 1
+            st = sess.update(obs, rgb)
+            if st.embed_request:
+                sess.add_match_sample(st.timestamp_s, True, 0.3)
+            if st.finished:
+                break
+    names = [s.name.value for s in specs]
+    if st is None:
+        return "failed", "no_frames", 0.0, faces, names
+    if not st.finished:
+        return "unfinished", "clip_ended", st.timestamp_s, faces, names
+    return st.state.value, st.reason, st.timestamp_s, faces, names
 
 
 # ------------------------------------------------------------------------------------------------
@@ -403,7 +446,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=None, help="evaluation data (default: ../shared/data)")
     ap.add_argument("--json", type=Path, default=None, help="write all results as JSON here")
-    ap.add_argument("--update-doc", type=Path, default=None, help="rewrite the eval block of this markdown file")
+    ap.add_argument(
+        "--update-doc", type=Path, default=None, help="rewrite the eval block of this markdown file"
+    )
     ap.add_argument("--cache", type=Path, default=None, help="cache landmark observations here (a temp dir)")
     ap.add_argument("--photos", type=int, default=40, help="at most this many still photos for attacks")
     ap.add_argument("--replay-seeds", type=int, default=5, help="drawn-challenge sessions per genuine clip")
@@ -450,10 +495,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if key not in analysed:
             continue
         obs, _, _ = analysed[key]
-        state, reason, t = run_session(((o, None) for o in obs), cfg, specs_for(names, cfg), frames_mirrored=mir,
-                                       screen=False)
-        scripted.append({"clip": key, "challenges": names, "frames_mirrored": mir, "state": state, "reason": reason,
-                         "t_s": round(t, 2)})
+        state, reason, t = run_session(
+            ((o, None) for o in obs), cfg, specs_for(names, cfg), frames_mirrored=mir, screen=False
+        )
+        scripted.append(
+            {
+                "clip": key,
+                "challenges": names,
+                "frames_mirrored": mir,
+                "state": state,
+                "reason": reason,
+                "t_s": round(t, 2),
+            }
+        )
         print(f"scripted {key} {names} mirrored={mir}: {state} {reason or ''}", flush=True)
 
     # 3b. genuine clips replayed into drawn-challenge sessions
@@ -464,29 +518,52 @@ def main(argv: Sequence[str] | None = None) -> int:
         for seed in range(args.replay_seeds):
             specs = draw_challenges(random.Random(seed), cfg)
             state, reason, t = run_session(((o, None) for o in obs), cfg, specs, screen=False)
-            replays.append({"clip": key, "seed": seed, "challenges": [s.name.value for s in specs],
-                            "state": state, "reason": reason})
+            replays.append(
+                {
+                    "clip": key,
+                    "seed": seed,
+                    "challenges": [s.name.value for s in specs],
+                    "state": state,
+                    "reason": reason,
+                }
+            )
 
     # 3c. still-photo attacks
-    from kiosk.liveness.analysis import landmark_video  # noqa: F401 (import check before the long loop)
+    from kiosk.models import verified_model_path
+    from kiosk.perception.landmarker import FaceLandmarker, LandmarkerOptions, RunningMode
 
     photos = photo_list(data, args.photos)
     attacks: list[dict[str, Any]] = []
-    for i, p in enumerate(photos):
+    skipped: list[str] = []
+    max_s = cfg.baseline_timeout_s + cfg.count * cfg.challenge_timeout_s + cfg.continuity.reembed_wait_s + 2.0
+    img_opts = LandmarkerOptions(model_path=verified_model_path("face_landmarker"), mode=RunningMode.IMAGE)
+    with FaceLandmarker(img_opts) as lm_image:
+        portraits = [(p, single_face_portrait(p, lm_image)) for p in photos]
+    for i, (p, portrait) in enumerate(portraits):
+        rel = p.relative_to(data).as_posix()
+        if portrait is None:
+            skipped.append(rel)
+            continue
         for j, kind in enumerate(("static", "handheld", "moved")):
             seed = 1000 + 10 * i + j
-            got = photo_attack_obs(p, kind, seed, args.cache)
-            if got is None:
-                continue
-            obs, rgbs = got
-            n_faces = Counter(o.face_count for o in obs)
-            specs = draw_challenges(random.Random(seed), cfg)
-            state, reason, t = run_session(zip(obs, rgbs), cfg, specs)
-            attacks.append({"photo": p.relative_to(data).as_posix(), "kind": kind, "seed": seed,
-                            "challenges": [s.name.value for s in specs], "state": state, "reason": reason,
-                            "t_s": round(t, 2), "faces": dict(n_faces)})
-        print(f"photo {i + 1}/{len(photos)} {p.relative_to(data)}: "
-              + ", ".join(f"{a['kind']}={a['reason'] or a['state']}" for a in attacks[-3:]), flush=True)
+            state, reason, t, faces, names = photo_attack_session(portrait, kind, seed, cfg, max_s)
+            attacks.append(
+                {
+                    "photo": rel,
+                    "kind": kind,
+                    "seed": seed,
+                    "challenges": names,
+                    "state": state,
+                    "reason": reason,
+                    "t_s": round(t, 2),
+                    "faces": dict(faces),
+                }
+            )
+        print(
+            f"photo {i + 1}/{len(photos)} {rel}: "
+            + ", ".join(f"{a['kind']}={a['reason'] or a['state']}@{a['t_s']}" for a in attacks[-3:]),
+            flush=True,
+        )
 
     # 3d. spoof videos
     video_attacks: list[dict[str, Any]] = []
@@ -501,15 +578,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         rgbs = [rgb for rgb, _ in read_frames(data / key)]
         for s0, s1 in segs:
-            sel = [(o, r) for o, r in zip(obs, rgbs) if o.timestamp_s >= s0 and (s1 is None or o.timestamp_s < s1)]
+            sel = [
+                (o, r)
+                for o, r in zip(obs, rgbs)
+                if o.timestamp_s >= s0 and (s1 is None or o.timestamp_s < s1)
+            ]
             for seed in range(args.replay_seeds):
                 specs = draw_challenges(random.Random(seed), cfg)
                 state, reason, t = run_session(sel, cfg, specs)
-                video_attacks.append({"clip": key, "segment": [s0, s1], "seed": seed, "state": state,
-                                      "reason": reason})
+                video_attacks.append(
+                    {"clip": key, "segment": [s0, s1], "seed": seed, "state": state, "reason": reason}
+                )
 
     elapsed = time.perf_counter() - t_start
     results = summarize(cfg, st, per_clip, parallax_rows, scripted, replays, attacks, video_attacks, elapsed)
+    results["photo_attacks"]["skipped_not_one_face"] = skipped
     md = render_markdown(results)
     print(md)
     if args.json:
@@ -542,15 +625,20 @@ def summarize(
         row["false_per_min"] = round(len(st.false[a]) / minutes, 2) if minutes > 0 else None
         row["false_list"] = st.false[a]
         det[a] = row
-    defence_frr = {}
+    defence_frr: dict[str, Any] = {}
     genuine = list(per_clip)
     for name in ("static", "planar", "screen"):
         fired = [k for k in genuine if per_clip[k]["defences"][name] is not None]
         defence_frr[name] = {"fired": len(fired), "clips": len(genuine), "which": fired}
-    cont = {k: per_clip[k]["defences"]["continuity"] for k in genuine if per_clip[k]["defences"]["continuity"]}
+    cont = {
+        k: per_clip[k]["defences"]["continuity"] for k in genuine if per_clip[k]["defences"]["continuity"]
+    }
     par_bad = [r for r in parallax_rows if not r[4]]
-    defence_frr["parallax_gate"] = {"failed": len(par_bad), "events": len(parallax_rows),
-                                    "which": [f"{c} {e} pr={p:.3f} ratio={q:.2f}" for c, e, p, q, _ in par_bad]}
+    defence_frr["parallax_gate"] = {
+        "failed": len(par_bad),
+        "events": len(parallax_rows),
+        "which": [f"{c} {e} pr={p:.3f} ratio={q:.2f}" for c, e, p, q, _ in par_bad],
+    }
     defence_frr["continuity"] = cont
     by_kind: dict[str, Counter[str]] = defaultdict(Counter)
     for a in attacks:
@@ -587,53 +675,98 @@ def _pct(found: int, total: int) -> str:
 
 def render_markdown(r: dict[str, Any]) -> str:
     lines = ["### Detectors against the labels", ""]
-    lines.append("| action | recall, ground truth | recall, hard | recall, auto hints | false triggers | "
-                 "neutral footage (min) | false / min |")
+    lines.append(
+        "| action | recall, ground truth | recall, hard | recall, auto hints | false triggers | "
+        "neutral footage (min) | false / min |"
+    )
     lines.append("|---|---|---|---|---|---|---|")
     for a, row in r["detectors"].items():
         lines.append(
             f"| {a} | {_pct(row['verified']['found'], row['verified']['total'])} | "
-            f"{_pct(row['hard']['found'], row['hard']['total'])} | {_pct(row['auto']['found'], row['auto']['total'])} | "
+            f"{_pct(row['hard']['found'], row['hard']['total'])} | "
+            f"{_pct(row['auto']['found'], row['auto']['total'])} | "
             f"{row['false']} | {row['neutral_min']} | {row['false_per_min']} |"
         )
     lc = r["long_closures"]
-    lines += ["", f"Long eye closures (ground truth rows: {lc['rows']}) counted as blinks: {lc['counted_as_blink']}.",
-              "", "Missed ground-truth targets:", ""]
+    lines += [
+        "",
+        f"Long eye closures (ground truth rows: {lc['rows']}) counted as blinks: {lc['counted_as_blink']}.",
+        "",
+        "Missed ground-truth targets:",
+        "",
+    ]
     lines += [f"- {m}" for m in r["missed"]] or ["- none"]
     lines += ["", "False triggers (detections overlapping no label of their kind):", ""]
     for a, row in r["detectors"].items():
         for f_ in row["false_list"]:
             lines.append(f"- {a}: {f_}")
     d = r["defences_on_genuine"]
-    lines += ["", "### Defences on the genuine clips (false rejects)", "",
-              "| defence | genuine clips where it fired |", "|---|---|"]
+    lines += [
+        "",
+        "### Defences on the genuine clips (false rejects)",
+        "",
+        "| defence | genuine clips where it fired |",
+        "|---|---|",
+    ]
     for name in ("static", "planar", "screen"):
         which = ", ".join(d[name]["which"]) or "none"
         lines.append(f"| {name} | {d[name]['fired']}/{d[name]['clips']} ({which}) |")
     pg = d["parallax_gate"]
     lines.append(f"| turn/nod parallax gate | {pg['failed']}/{pg['events']} detected turns/nods would fail |")
-    lines += ["", "Continuity on genuine clips (reason@time; a real no-face span or cut is expected to end a session):",
-              ""]
+    lines += [
+        "",
+        "Continuity on genuine clips (reason@time; a real no-face span or cut is expected to end a session):",
+        "",
+    ]
     lines += [f"- {k}: {v}" for k, v in d["continuity"].items()] or ["- none"]
     if pg["which"]:
         lines += ["", "Turns/nods failing the parallax gate:", ""] + [f"- {w}" for w in pg["which"]]
-    lines += ["", "### Sessions", "", "Scripted genuine sessions (must pass):", "",
-              "| clip | challenges | frames mirrored | result |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "### Sessions",
+        "",
+        "Scripted genuine sessions (must pass):",
+        "",
+        "| clip | challenges | frames mirrored | result |",
+        "|---|---|---|---|",
+    ]
     for s in r["scripted_sessions"]:
-        lines.append(f"| {s['clip']} | {', '.join(s['challenges'])} | {s['frames_mirrored']} | "
-                     f"{s['state']} {s['reason'] or ''} |")
+        lines.append(
+            f"| {s['clip']} | {', '.join(s['challenges'])} | {s['frames_mirrored']} | "
+            f"{s['state']} {s['reason'] or ''} |"
+        )
     rp = r["replay_sessions"]
-    lines += ["", f"Genuine recordings replayed into sessions with drawn challenges: {len(rp['passed'])} of "
-              f"{rp['total']} passed; reasons: " + ", ".join(f"{k} {v}" for k, v in rp["reasons"].most_common()), ""]
+    lines += [
+        "",
+        f"Genuine recordings replayed into sessions with drawn challenges: {len(rp['passed'])} of "
+        f"{rp['total']} passed; reasons: " + ", ".join(f"{k} {v}" for k, v in rp["reasons"].most_common()),
+        "",
+    ]
     for p in rp["passed"]:
         lines.append(f"- passed: {p['clip']} seed {p['seed']} {p['challenges']}")
     pa = r["photo_attacks"]
-    lines += ["", f"Still-photo attacks: {pa['photos']} photos x (static, handheld, moved) = {pa['total']} sessions, "
-              f"**{pa['rejected']} rejected**.", "", "| kind | outcomes |", "|---|---|"]
+    lines += [
+        "",
+        f"Still-photo attacks: {pa['photos']} photos x (static, handheld, moved) = {pa['total']} sessions, "
+        f"**{pa['rejected']} rejected**. Photos without exactly one face (not used): "
+        + (", ".join(pa.get("skipped_not_one_face", [])) or "none")
+        + ".",
+        "",
+        "| kind | outcomes |",
+        "|---|---|",
+    ]
     for k, v in pa["by_kind"].items():
-        lines.append(f"| {k} | " + ", ".join(f"{a} {b}" for a, b in sorted(v.items(), key=lambda x: -x[1])) + " |")
+        lines.append(
+            f"| {k} | " + ", ".join(f"{a} {b}" for a, b in sorted(v.items(), key=lambda x: -x[1])) + " |"
+        )
     va = r["video_attacks"]
-    lines += ["", "Spoof videos through sessions (seeds 0..n):", "", "| clip | segment (s) | outcomes |", "|---|---|---|"]
+    lines += [
+        "",
+        "Spoof videos through sessions (seeds 0..n):",
+        "",
+        "| clip | segment (s) | outcomes |",
+        "|---|---|---|",
+    ]
     groups: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for a in va:
         groups[(a["clip"], str(a["segment"]))][a["reason"] or a["state"]] += 1
@@ -648,7 +781,7 @@ def update_doc(path: Path, md: str) -> None:
     begin, end = "<!-- eval:begin -->", "<!-- eval:end -->"
     block = f"{begin}\n{md}\n{end}"
     if begin in text and end in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end):]
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
     else:
         text = text + "\n" + block + "\n"
     path.write_text(text, encoding="utf-8")

@@ -95,3 +95,14 @@ def test_calibrate_refuses_an_unresolvable_fmr(lfw: tuple[Path, Path]) -> None:
     pairs, images = lfw
     code = main(["calibrate", str(pairs), "--images", str(images), "--head", "5", "--fmr", "1e-4", "--json"])
     assert code == 2
+
+
+@pytest.mark.slow
+def test_full_devtrain_int8(lfw: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """The full View 1 DevTrain run (about 5 minutes): int8 within the documented accuracy."""
+    pairs, images = lfw
+    assert main(["eval-pairs", str(pairs), "--images", str(images), "--model", "int8", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["accuracy"] >= 0.98
+    assert doc["auc"] >= 0.99
+    assert doc["fte"] <= 10

@@ -67,7 +67,7 @@ def test_every_scene_renders_and_is_screenshotted(display_factory, tmp_path: Pat
             preview=frame,
             face_box=(200, 100, 200, 240),
             countdown_s=4.2,
-            challenge="blink",
+            challenge="blink" if state is State.CHALLENGES else None,
             challenge_count=3,
             challenge_index=1,
             challenge_total=3,
@@ -113,3 +113,16 @@ def test_result_screen_shows_no_score(display_factory) -> None:
     result.render(d.painter, ViewModel(state=State.RESULT, language="en", decision="rejected"), strings)
     assert drawn == [strings["result_rejected_title"], strings["result_rejected_body"]]
     assert not any(ch.isdigit() for s in drawn for ch in s)
+
+
+def test_every_hint_code_the_kiosk_can_show_has_a_string() -> None:
+    from kiosk.document.autocapture import CaptureHint
+    from kiosk.liveness.types import Hint
+
+    gate_hints = {"face_not_found", "one_person_only", "look_at_camera", "move_closer", "move_back", "too_dark",
+                  "too_bright", "too_blurry", "hold_still", "camera_unavailable", "face_mismatch"}
+    codes = {h.value for h in Hint} | {h.value for h in CaptureHint} | gate_hints
+    for lang in ("en", "vi"):
+        strings = load_strings(lang)
+        missing = sorted(c for c in codes if f"hint_{c}" not in strings)
+        assert not missing, f"{lang}: no string for hints {missing}"

@@ -27,7 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("analyze", help="per-frame liveness signals and an event timeline for a video")
     p.add_argument("video", help="video file: mp4, avi, mov, mpg, gif ...")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    p.add_argument("--mirrored", action="store_true", help="the video is a mirror image (selfie-preview recording)")
+    p.add_argument(
+        "--mirrored", action="store_true", help="the video is a mirror image (selfie-preview recording)"
+    )
     p.add_argument("--no-signals", action="store_true", help="leave the per-frame signals out")
     p.add_argument("--start", type=float, default=0.0, metavar="S", help="analyse from this time (s)")
     p.add_argument("--end", type=float, default=None, metavar="S", help="... up to this time (s)")
@@ -72,8 +74,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(res.to_json(with_signals=not args.no_signals), indent=1))
         return EXIT_OK
-    print(f"{args.video}: {res.frames} frames, {res.fps:.2f} fps, {res.duration_s:.2f} s, {res.width}x{res.height}, "
-          f"{'mirrored' if res.mirrored else 'not mirrored'}")
+    print(
+        f"{args.video}: {res.frames} frames, {res.fps:.2f} fps, {res.duration_s:.2f} s, "
+        f"{res.width}x{res.height}, {'mirrored' if res.mirrored else 'not mirrored'}"
+    )
     if not args.no_signals:
         print(" t_s  faces  eye_open  blink  smile   jaw  gap    yaw   pitch   roll  planar  deform")
         for s in res.signals:
@@ -85,8 +89,10 @@ def run(args: argparse.Namespace) -> int:
             )
     if res.baseline is not None:
         b = res.baseline
-        print(f"baseline: eye_open {b.eye_open:.3f}, smile {b.smile:.2f}, jaw {b.jaw_open:.2f}, "
-              f"yaw {b.yaw_deg:.1f}, pitch {b.pitch_deg:.1f} (degrees)")
+        print(
+            f"baseline: eye_open {b.eye_open:.3f}, smile {b.smile:.2f}, jaw {b.jaw_open:.2f}, "
+            f"yaw {b.yaw_deg:.1f}, pitch {b.pitch_deg:.1f} (degrees)"
+        )
     print("events (turns: the person's own side; image side in brackets):")
     if not res.events:
         print("  none")

@@ -16,24 +16,29 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from kiosk.errors import InputError, KioskError
 
 log = logging.getLogger(__name__)
 
 
-def _fmr(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 < v < 1.0:
-        raise argparse.ArgumentTypeError("the false-match rate must be between 0 and 1 (e.g. 1e-3)")
-    return v
+def _fmrs(text: str) -> list[float]:
+    """``1e-3`` or a comma list ``1e-2,1e-3,1e-4``."""
+    out = []
+    for t in text.split(","):
+        try:
+            v = float(t)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {t!r}") from None
+        if not 0.0 < v < 1.0:
+            raise argparse.ArgumentTypeError("the false-match rate must be between 0 and 1 (e.g. 1e-3)")
+        out.append(v)
+    return out
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from kiosk.commands.eval_pairs import VARIANTS, add_pairs_arguments
+    from kiosk.commands.eval_pairs import add_pairs_arguments, parse_models
 
     p = sub.add_parser(
         "calibrate",
@@ -42,8 +47,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_pairs_arguments(p)
-    p.add_argument("--fmr", type=_fmr, default=1e-3, help="target false-match rate (default 1e-3)")
-    p.add_argument("--model", choices=VARIANTS, default="int8", help="embedder variant (default int8)")
+    p.add_argument(
+        "--fmr",
+        type=_fmrs,
+        default=[1e-3],
+        help="target false-match rate (default 1e-3; a comma list is allowed)",
+    )
+    p.add_argument(
+        "--model",
+        type=parse_models,
+        default=["int8"],
+        help="int8 (default), fp16, fp32, a comma list, or all",
+    )
     p.add_argument(
         "--bootstrap", type=int, default=1000, metavar="N", help="bootstrap replicates (default 1000)"
     )
@@ -89,45 +104,53 @@ def _run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     _pf, refs = load_pairs_and_images(args)
     cs = extract_chips(refs, args.images, min_face_px=args.min_face_px)
-    model = load_embedder(args.model, cfg.face.match.num_threads)
-    try:
-        emb = embed_chips(cs, model.embed, args.model)
-    finally:
-        closer = getattr(model, "close", None)
-        if callable(closer):
-            closer()
-    dd = distances(refs, emb, cs.enrolled)
     label = data_label(args.pairs, len(refs), len({r.name for r in refs}), args.head)
-    cal = calibrate(
-        dd.dist,
-        dd.ids,
-        dd.enrolled,
-        variant=args.model,
-        fmr=args.fmr,
-        n_boot=args.bootstrap,
-        seed=args.seed,
-        data=label,
-    )
-    record = cal.record(args.seed)
-    if args.json:
-        print(json.dumps({"model": args.model, "key": fmr_key(args.fmr), **record}))
-    else:
-        lo, hi = record["ci"]
-        tlo, thi = record["tar_ci"]
-        print(f"model {args.model}, target FMR {args.fmr:g} ({fmr_key(args.fmr)})")
-        print(
-            f"  threshold  {record['threshold']:.4f}  (95% CI {lo:.4f} .. {hi:.4f}, "
-            f"identity bootstrap x{args.bootstrap})"
-        )
-        print(f"  TAR        {100 * record['tar']:.2f} %  (95% CI {100 * tlo:.2f} .. {100 * thi:.2f})")
-        print(f"  FMR        {record['fmr_achieved']:.3g} achieved on {record['n_impostor']} impostor pairs")
-        print(f"  genuine    {record['n_genuine']} pairs; {record['fte']} image(s) without a face left out")
-        print(f"  data       {record['data']}")
-    if args.write:
-        path = models_dir() / MANIFEST_NAME
-        write_calibration(path, args.model, args.fmr, record)
-        print(
-            f"written to {path}: face_embedder.thresholds.calibrated.{args.model}.{fmr_key(args.fmr)}",
-            file=sys.stderr,
-        )
+    for variant in args.model:
+        model = load_embedder(variant, cfg.face.match.num_threads)
+        try:
+            emb = embed_chips(cs, model.embed, variant)
+        finally:
+            closer = getattr(model, "close", None)
+            if callable(closer):
+                closer()
+        dd = distances(refs, emb, cs.enrolled)
+        for fmr in args.fmr:
+            cal = calibrate(
+                dd.dist,
+                dd.ids,
+                dd.enrolled,
+                variant=variant,
+                fmr=fmr,
+                n_boot=args.bootstrap,
+                seed=args.seed,
+                data=label,
+            )
+            record = cal.record(args.seed)
+            _report(args, variant, fmr, record)
+            if args.write:
+                path = models_dir() / MANIFEST_NAME
+                write_calibration(path, variant, fmr, record)
+                print(
+                    f"written to {path}: face_embedder.thresholds.calibrated.{variant}.{fmr_key(fmr)}",
+                    file=sys.stderr,
+                )
     return 0
+
+
+def _report(args: argparse.Namespace, variant: str, fmr: float, record: dict[str, Any]) -> None:
+    from kiosk.perception.match import fmr_key
+
+    if args.json:
+        print(json.dumps({"model": variant, "key": fmr_key(fmr), **record}), flush=True)
+        return
+    lo, hi = record["ci"]
+    tlo, thi = record["tar_ci"]
+    print(f"model {variant}, target FMR {fmr:g} ({fmr_key(fmr)})")
+    print(
+        f"  threshold  {record['threshold']:.4f}  (95% CI {lo:.4f} .. {hi:.4f}, "
+        f"identity bootstrap x{args.bootstrap})"
+    )
+    print(f"  TAR        {100 * record['tar']:.2f} %  (95% CI {100 * tlo:.2f} .. {100 * thi:.2f})")
+    print(f"  FMR        {record['fmr_achieved']:.3g} achieved on {record['n_impostor']} impostor pairs")
+    print(f"  genuine    {record['n_genuine']} pairs; {record['fte']} image(s) without a face left out")
+    print(f"  data       {record['data']}", flush=True)

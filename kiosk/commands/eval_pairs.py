@@ -136,6 +136,12 @@ def print_table(pf: Any, results: dict[str, dict[str, Any]], out: Any = sys.stdo
         file=out,
     )
     print("FTE (no face found) pairs are scored as non-matches (distance +inf).", file=out)
+    if "accuracy_common_pairs" in any_r:
+        common = ", ".join(f"{n} {100 * r['accuracy_common_pairs']:.2f} %" for n, r in results.items())
+        print(
+            f"Accuracy on the {any_r['n_common_pairs']} listed pairs every system enrolled: {common}",
+            file=out,
+        )
     for name, r in results.items():
         if r["fte_images"]:
             shown = ", ".join(r["fte_images"][:8]) + (" ..." if len(r["fte_images"]) > 8 else "")
@@ -156,26 +162,33 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from kiosk.config import load_config
     from kiosk.eval.runner import dlib_pipeline, embed_chips, extract_chips, score_system
     from kiosk.perception.verifier import load_embedder
 
     cfg = load_config(args.config)
     pf, refs = load_pairs_and_images(args)
-    results: dict[str, dict[str, Any]] = {}
+    systems: dict[str, tuple[Any, Any, dict[int, str]]] = {}
     cs = extract_chips(refs, args.images, points=args.points, min_face_px=args.min_face_px)
     for variant in args.model:
         emb_model = load_embedder(variant, cfg.face.match.num_threads)
         try:
-            emb = embed_chips(cs, emb_model.embed, variant)
+            systems[variant] = (embed_chips(cs, emb_model.embed, variant), cs.enrolled, cs.reasons)
         finally:
             closer = getattr(emb_model, "close", None)
             if callable(closer):
                 closer()
-        results[variant] = score_system(pf, refs, emb, cs.enrolled, cs.reasons)
     if args.baseline == "dlib":
-        emb, enrolled, reasons = dlib_pipeline(refs, args.images)
-        results["dlib"] = score_system(pf, refs, emb, enrolled, reasons)
+        systems["dlib"] = dlib_pipeline(refs, args.images)
+    common = None
+    if len(systems) > 1:
+        common = np.logical_and.reduce([enrolled for _, enrolled, _ in systems.values()])
+    results = {
+        name: score_system(pf, refs, emb, enrolled, reasons, common=common)
+        for name, (emb, enrolled, reasons) in systems.items()
+    }
     if args.json:
         first = results[args.model[0]]
         doc: dict[str, Any] = {

@@ -135,10 +135,14 @@ def _emit(args: argparse.Namespace, out: dict[str, Any]) -> None:
     else:
         verdict = "MATCH: the same person" if out["match"] else "NO MATCH: not the same person"
         rel = "<=" if out["match"] else ">"
+        origin = (
+            "set in the config"
+            if str(out["threshold_source"]).startswith("config")
+            else f"calibrated for FMR {out['fmr_target']:g}"
+        )
         print(
-            f"{verdict} (distance {out['score']:.3f} {rel} threshold {out['threshold']:.3f}, "
-            f"calibrated for FMR {out['fmr_target']:g}; similarity {out['similarity']:.2f}; "
-            f"model {out['model']})"
+            f"{verdict} (distance {out['score']:.3f} {rel} threshold {out['threshold']:.3f}, {origin}; "
+            f"similarity {out['similarity']:.2f}; model {out['model']})"
         )
     for role, label in (("id", "ID image"), ("selfie", "selfie  ")):
         if role in out["faces"]:

@@ -22,13 +22,21 @@ class Thresholds(Section):
     blink_open_ratio: float = Field(
         0.75, gt=0, lt=1, description="Eye counts as open again above this fraction of the open level"
     )
-    blink_max_closed_s: float = Field(0.5, gt=0, le=3, description="A closure longer than this is not a blink (s)")
-    smile_score: float = Field(0.45, gt=0, le=1, description="Smile blendshape above the neutral baseline by this")
+    blink_max_closed_s: float = Field(
+        0.5, gt=0, le=3, description="A closure longer than this is not a blink (s)"
+    )
+    smile_score: float = Field(
+        0.45, gt=0, le=1, description="Smile blendshape above the neutral baseline by this"
+    )
     turn_yaw_deg: float = Field(20.0, ge=5, le=80, description="Head turn of at least this many degrees")
     nod_pitch_deg: float = Field(10.0, ge=3, le=60, description="Nod: pitch swing down and back of this much")
-    nod_max_s: float = Field(3.0, gt=0, le=10, description="A nod goes out and comes back within this time (s)")
+    nod_max_s: float = Field(
+        3.0, gt=0, le=10, description="A nod goes out and comes back within this time (s)"
+    )
     mouth_open_score: float = Field(0.4, gt=0, le=1, description="Jaw-open blendshape above neutral by this")
-    neutral_hold_s: float = Field(0.3, ge=0, le=5, description="A response must start from a neutral pose held this long")
+    neutral_hold_s: float = Field(
+        0.3, ge=0, le=5, description="A response must start from a neutral pose held this long"
+    )
     action_hold_s: float = Field(
         0.1, ge=0, le=2, description="Smile, open mouth and turn must be held at least this long (s)"
     )
@@ -39,7 +47,10 @@ class ContinuityConfig(Section):
     reembed_interval_s: float = Field(1.0, gt=0, le=30, description="Re-embed the live face this often (s)")
     min_reembed_samples: int = Field(2, ge=1, le=50, description="At least this many re-match samples")
     reembed_wait_s: float = Field(
-        4.0, gt=0, le=60, description="After the last challenge, wait this long for missing re-match samples (s)"
+        4.0,
+        gt=0,
+        le=60,
+        description="After the last challenge, wait this long for missing re-match samples (s)",
     )
     second_face_min_s: float = Field(
         0.2, ge=0, le=5, description="A second face seen this long fails the session (s; 0 = first frame)"
@@ -57,16 +68,21 @@ class ContinuityConfig(Section):
 
 class SpoofConfig(Section):
     planar_residual_max: float = Field(
-        0.55,
+        0.5,
         gt=0,
         le=1,
         description="Flat photo: landmark change left by the best homography over that left by the best "
         "similarity stays below this (relative residual) while the face deforms",
     )
     planar_deform_min: float = Field(
-        0.04, gt=0, le=1, description="Frames whose landmarks deformed at least this much (IOD units) are judged"
+        0.05,
+        gt=0,
+        le=1,
+        description="Frames whose landmarks deformed at least this much (IOD units) are judged",
     )
-    planar_min_frames: int = Field(6, ge=1, le=300, description="Judge planarity once this many frames deformed")
+    planar_min_frames: int = Field(
+        3, ge=1, le=300, description="Judge planarity once this many frames deformed"
+    )
     parallax_min: float = Field(
         0.05, ge=0, le=1, description="A turn or nod counts only with this much 3-D parallax (IOD units)"
     )
@@ -79,19 +95,28 @@ class SpoofConfig(Section):
     static_window_s: float = Field(2.5, gt=0, le=30, description="Window for the still-photo check (s)")
     screen_replay_check: bool = Field(True, description="Use moire/flicker/bezel signals")
     bezel_min_sides: int = Field(
-        3, ge=2, le=4, description="Straight edges close around the face on this many sides mean a screen/print"
+        3,
+        ge=2,
+        le=4,
+        description="Straight edges close around the face on this many sides mean a screen/print",
     )
     bezel_min_s: float = Field(0.5, ge=0, le=10, description="... seen for at least this long (s)")
 
 
+def _all_challenges() -> list[ChallengeName]:
+    return ["blink", "smile", "turn_left", "turn_right", "nod", "mouth_open"]
+
+
 class LivenessConfig(Section):
     challenges: list[ChallengeName] = Field(
-        default_factory=lambda: ["blink", "smile", "turn_left", "turn_right", "nod", "mouth_open"],
+        default_factory=_all_challenges,
         min_length=1,
         description="The pool challenges are drawn from",
     )
     count: int = Field(3, ge=1, le=6, description="How many challenges per session")
-    blink_count_min: int = Field(2, ge=2, le=4, description="Blink challenges ask for at least this many blinks")
+    blink_count_min: int = Field(
+        2, ge=2, le=4, description="Blink challenges ask for at least this many blinks"
+    )
     blink_count_max: int = Field(3, ge=2, le=4, description="... and at most this many")
     challenge_timeout_s: float = Field(8.0, gt=0, le=60, description="Time allowed per challenge (s)")
     baseline_s: float = Field(

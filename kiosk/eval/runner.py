@@ -213,8 +213,13 @@ def score_system(
     enrolled: np.ndarray,
     reasons: dict[int, str],
     fmrs: Sequence[float] = FMR_POINTS,
+    common: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Accuracy (10-fold CV on the listed pairs), AUC and TAR@FMR (all pairs), FTE."""
+    """Accuracy (10-fold CV on the listed pairs), AUC and TAR@FMR (all pairs), FTE.
+
+    ``common``: (N,) images every compared system enrolled; adds ``accuracy_common_pairs``, the CV
+    accuracy over the listed pairs whose two images are in it (FTE differences taken out).
+    """
     dd = distances(refs, emb, enrolled)
     pos = {r: i for i, r in enumerate(refs)}
     ia = np.array([pos[p.a] for p in pairs.pairs])
@@ -235,6 +240,11 @@ def score_system(
         key = fmr_label(f)
         out[f"tar_at_fmr_{key}"] = round(op.tar, 5) if op.resolvable else None
         out[f"threshold_at_fmr_{key}"] = round(op.threshold, 4) if op.resolvable else None
+    if common is not None:
+        keep = common[ia] & common[ib]
+        cvc = metrics.cv_accuracy(listed[keep], same[keep], folds[keep])
+        out["accuracy_common_pairs"] = round(cvc.mean, 5)
+        out["n_common_pairs"] = int(keep.sum())
     out["fte"] = int((~enrolled).sum())
     fte_pairs = int((~(enrolled[ia] & enrolled[ib])).sum())
     out.update(

@@ -91,8 +91,9 @@ def landmark_video(
     from kiosk.models import verified_model_path
     from kiosk.perception.landmarker import FaceLandmarker, LandmarkerOptions, RunningMode
 
-    opts = LandmarkerOptions(model_path=verified_model_path("face_landmarker"), mode=RunningMode.VIDEO,
-                             max_faces=max_faces)
+    opts = LandmarkerOptions(
+        model_path=verified_model_path("face_landmarker"), mode=RunningMode.VIDEO, max_faces=max_faces
+    )
     with FaceLandmarker(opts) as lm:
         return [lm.detect_video(rgb, t) for rgb, t in frames]
 

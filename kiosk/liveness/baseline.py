@@ -136,7 +136,9 @@ def is_neutral_frame(s: FrameSignals, max_angle_deg: float) -> bool:
     if abs(s.yaw_deg) > max_angle_deg or abs(s.pitch_deg) > max_angle_deg:
         return False
     assert s.eye_blink is not None and s.smile is not None and s.jaw_open is not None
-    return s.eye_blink < NEUTRAL_EYE_BLINK_MAX and s.smile < NEUTRAL_SMILE_MAX and s.jaw_open < NEUTRAL_JAW_MAX
+    return (
+        s.eye_blink < NEUTRAL_EYE_BLINK_MAX and s.smile < NEUTRAL_SMILE_MAX and s.jaw_open < NEUTRAL_JAW_MAX
+    )
 
 
 class BaselineCollector:

@@ -202,7 +202,9 @@ def find_mouth_open(sigs: Sequence[FrameSignals], base: Baseline, th: Thresholds
     on = th.mouth_open_score
     for r in runs(_samples(sigs, mouth_score(base)), on, on / 2.0):
         if r.reached and r.held_s + 1e-9 >= th.action_hold_s and r.t_on is not None:
-            out.append(Event("mouth_open", r.t_on, r.t_return if r.t_return is not None else r.t_last, r.peak))
+            out.append(
+                Event("mouth_open", r.t_on, r.t_return if r.t_return is not None else r.t_last, r.peak)
+            )
     return out
 
 
@@ -260,9 +262,15 @@ def find_nods(sigs: Sequence[FrameSignals], base: Baseline, th: Thresholds) -> l
     ``nod_max_s``. ``image_direction`` says which way it went first (``down_first``/``up_first``)."""
     out: list[Event] = []
     for sign in (1, -1):
-        for r in _angle_runs(sigs, "pitch_deg", base.pitch_deg, sign, th.nod_pitch_deg, yaw_gate=_nod_gate(base, th)):
+        for r in _angle_runs(
+            sigs, "pitch_deg", base.pitch_deg, sign, th.nod_pitch_deg, yaw_gate=_nod_gate(base, th)
+        ):
             if r.reached and r.t_return is not None and r.t_return - r.t_leave <= th.nod_max_s:
-                out.append(Event("nod", r.t_leave, r.t_return, sign * r.peak, "up_first" if sign > 0 else "down_first"))
+                out.append(
+                    Event(
+                        "nod", r.t_leave, r.t_return, sign * r.peak, "up_first" if sign > 0 else "down_first"
+                    )
+                )
     return sorted(out, key=lambda e: e.start_s)
 
 
@@ -387,8 +395,14 @@ def detect_challenge(
         long_now = bool(evs) and evs[-1].event == "eyes_closed_long"
         if len(blinks) >= spec.count:
             done = blinks[spec.count - 1]
-            return DetectorResult(1.0, True, hint=Hint.WELL_DONE, events=tuple(blinks[: spec.count]),
-                                  armed_s=armed, done_s=done.end_s)
+            return DetectorResult(
+                1.0,
+                True,
+                hint=Hint.WELL_DONE,
+                events=tuple(blinks[: spec.count]),
+                armed_s=armed,
+                done_s=done.end_s,
+            )
         ratio = _eye_ratio(base)
         last = next((s for s in reversed(after) if s.has_face), None)
         closed_now = last is not None and (ratio(last) or 1.0) < th.blink_close_ratio
@@ -406,12 +420,19 @@ def detect_challenge(
         for r in rs:
             if r.reached and r.held_s + 1e-9 >= th.action_hold_s and r.t_on is not None:
                 ev = Event(name.value, r.t_on, r.t_last_on or r.t_on, r.peak)
-                return DetectorResult(1.0, True, hint=Hint.WELL_DONE, events=(ev,), armed_s=armed,
-                                      done_s=(r.t_on + th.action_hold_s) if th.action_hold_s > 0 else r.t_on)
+                return DetectorResult(
+                    1.0,
+                    True,
+                    hint=Hint.WELL_DONE,
+                    events=(ev,),
+                    armed_s=armed,
+                    done_s=(r.t_on + th.action_hold_s) if th.action_hold_s > 0 else r.t_on,
+                )
         peak = max((r.peak for r in rs), default=0.0)
         more = Hint.SMILE_MORE if name is Challenge.SMILE else Hint.OPEN_WIDER
-        return DetectorResult(min(max(peak / on, 0.0), 0.95), hint=more if peak > on / 2.0 else action_hint,
-                              armed_s=armed)
+        return DetectorResult(
+            min(max(peak / on, 0.0), 0.95), hint=more if peak > on / 2.0 else action_hint, armed_s=armed
+        )
 
     if name in (Challenge.TURN_LEFT, Challenge.TURN_RIGHT):
         sign = image_sign_for(name, mirrored)
@@ -420,9 +441,17 @@ def detect_challenge(
             if r.reached and r.held_s + 1e-9 >= th.action_hold_s and r.t_on is not None:
                 if not _parallax_ok(r, spoof):
                     return DetectorResult(0.0, failed=True, reason=Reason.PLANAR_MOTION.value, armed_s=armed)
-                ev = Event(name.value, r.t_leave, r.t_last, sign * r.peak, IMAGE_RIGHT if sign > 0 else IMAGE_LEFT)
-                return DetectorResult(1.0, True, hint=Hint.WELL_DONE, events=(ev,), armed_s=armed,
-                                      done_s=r.t_on + th.action_hold_s)
+                ev = Event(
+                    name.value, r.t_leave, r.t_last, sign * r.peak, IMAGE_RIGHT if sign > 0 else IMAGE_LEFT
+                )
+                return DetectorResult(
+                    1.0,
+                    True,
+                    hint=Hint.WELL_DONE,
+                    events=(ev,),
+                    armed_s=armed,
+                    done_s=r.t_on + th.action_hold_s,
+                )
         wrong = _angle_runs(after, "yaw_deg", base.yaw_deg, -sign, th.turn_yaw_deg)
         peak = max((r.peak for r in rs), default=0.0)
         if any(r.reached for r in wrong) and peak < th.turn_yaw_deg / 2.0:
@@ -435,12 +464,18 @@ def detect_challenge(
     best = 0.0
     out_now = False
     for sign in (1, -1):
-        for r in _angle_runs(after, "pitch_deg", base.pitch_deg, sign, th.nod_pitch_deg, yaw_gate=_nod_gate(base, th)):
+        for r in _angle_runs(
+            after, "pitch_deg", base.pitch_deg, sign, th.nod_pitch_deg, yaw_gate=_nod_gate(base, th)
+        ):
             if r.reached and r.t_return is not None and r.t_return - r.t_leave <= th.nod_max_s:
                 if not _parallax_ok(r, spoof):
                     return DetectorResult(0.0, failed=True, reason=Reason.PLANAR_MOTION.value, armed_s=armed)
-                ev = Event("nod", r.t_leave, r.t_return, sign * r.peak, "up_first" if sign > 0 else "down_first")
-                return DetectorResult(1.0, True, hint=Hint.WELL_DONE, events=(ev,), armed_s=armed, done_s=r.t_return)
+                ev = Event(
+                    "nod", r.t_leave, r.t_return, sign * r.peak, "up_first" if sign > 0 else "down_first"
+                )
+                return DetectorResult(
+                    1.0, True, hint=Hint.WELL_DONE, events=(ev,), armed_s=armed, done_s=r.t_return
+                )
             if r.t_return is None:
                 out_now = out_now or r.reached
                 best = max(best, r.peak)

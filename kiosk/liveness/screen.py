@@ -45,14 +45,18 @@ def bezel_sides(rgb: np.ndarray, box: tuple[float, float, float, float]) -> int:
         return 0
     s = WORK_FACE_PX / w
     grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-    grey = cv2.resize(grey, (max(8, round(crop.shape[1] * s)), max(8, round(crop.shape[0] * s))),
-                      interpolation=cv2.INTER_AREA)
+    grey = cv2.resize(
+        grey,
+        (max(8, round(crop.shape[1] * s)), max(8, round(crop.shape[0] * s))),
+        interpolation=cv2.INTER_AREA,
+    )
     edges = cv2.Canny(cv2.GaussianBlur(grey, (3, 3), 0), 40, 120)
     fx0, fy0 = (x - x0) * s, (y - y0) * s
     fx1, fy1 = fx0 + w * s, fy0 + h * s
     fw, fh = w * s, h * s
-    lines = cv2.HoughLinesP(edges, 1, np.pi / 180, threshold=30, minLineLength=int(SPAN_MIN * min(fw, fh)),
-                            maxLineGap=4)
+    lines = cv2.HoughLinesP(
+        edges, 1, np.pi / 180, threshold=30, minLineLength=int(SPAN_MIN * min(fw, fh)), maxLineGap=4
+    )
     if lines is None:
         return 0
     found = {"left": False, "right": False, "top": False, "bottom": False}

@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 # A returned sample belongs to a request when their timestamps agree this closely (s).
 SAMPLE_MATCH_TOL_S = 1e-3
+# A request unanswered for this many re-embedding intervals is given up (and asked again).
+PENDING_STALE_INTERVALS = 3.0
 _BASELINE_HINTS = {
     "no_face": Hint.LOOK_AT_CAMERA,
     "faces": Hint.ONLY_ONE_FACE,
@@ -201,10 +203,10 @@ class LivenessSession:
         if self._planar.update(sig):
             self._fail(Reason.PLANAR_MOTION.value)
             return self._emit(t)
-        if self._screen is not None and rgb is not None and obs.primary is not None:
-            if self._screen.update(t, rgb, obs.primary.box):
-                self._fail(Reason.SCREEN_REPLAY.value)
-                return self._emit(t)
+        screen = self._screen is not None and rgb is not None and obs.primary is not None
+        if screen and self._screen.update(t, rgb, obs.primary.box):  # type: ignore[union-attr]
+            self._fail(Reason.SCREEN_REPLAY.value)
+            return self._emit(t)
         embed = self._maybe_request(t, obs)
         if self._index >= len(self.challenges):
             return self._finishing(t, embed)
@@ -222,13 +224,17 @@ class LivenessSession:
         )
         if res.failed:
             self._outcomes.append(
-                ChallengeOutcome(spec.name.value, spec.count, self._prompt_s, res.armed_s, None, False, res.reason)
+                ChallengeOutcome(
+                    spec.name.value, spec.count, self._prompt_s, res.armed_s, None, False, res.reason
+                )
             )
             self._fail(res.reason or "challenge_failed")
             return self._emit(t)
         if res.done:
             self._outcomes.append(
-                ChallengeOutcome(spec.name.value, spec.count, self._prompt_s, res.armed_s, res.done_s or t, True)
+                ChallengeOutcome(
+                    spec.name.value, spec.count, self._prompt_s, res.armed_s, res.done_s or t, True
+                )
             )
             log.info("challenge %s done %.2f s after its prompt", spec.name.value, t - self._prompt_s)
             self._index += 1
@@ -240,7 +246,12 @@ class LivenessSession:
         if t - self._prompt_s > spec.timeout_s:
             self._outcomes.append(
                 ChallengeOutcome(
-                    spec.name.value, spec.count, self._prompt_s, res.armed_s, None, False,
+                    spec.name.value,
+                    spec.count,
+                    self._prompt_s,
+                    res.armed_s,
+                    None,
+                    False,
                     Reason.CHALLENGE_TIMEOUT.value,
                 )
             )
@@ -261,6 +272,10 @@ class LivenessSession:
         return self._emit(t, hint=Hint.HOLD_STILL, embed=embed)
 
     def _maybe_request(self, t: float, obs: FrameObservation) -> bool:
+        # A request the engine never answered (dropped job) stops counting as pending after a while,
+        # so the session asks again instead of waiting for it.
+        stale = PENDING_STALE_INTERVALS * self.cfg.continuity.reembed_interval_s
+        self._pending = [p for p in self._pending if t - p <= stale]
         if obs.face_count != 1:
             return False
         need_more = self._index < len(self.challenges) or len(self._matched) + len(self._pending) < (
@@ -296,12 +311,16 @@ class LivenessSession:
             "outcomes": [o.as_dict() for o in self._outcomes],
             "state": self._state.value,
             "reason": self._reason,
-            "baseline_s": None if self.baseline is None else round(self.baseline.t_end_s - self.baseline.t_start_s, 3),
+            "baseline_s": None
+            if self.baseline is None
+            else round(self.baseline.t_end_s - self.baseline.t_start_s, 3),
             "samples_matched": len(self._matched),
             "sample_distances": [round(d, 4) for _, d in self._matched],
             "planar_ratio": None if self._planar.ratio is None else round(self._planar.ratio, 3),
             "planar_frames": self._planar.frames,
-            "min_motion": None if self._static.min_motion_seen is None else round(self._static.min_motion_seen, 3),
+            "min_motion": None
+            if self._static.min_motion_seen is None
+            else round(self._static.min_motion_seen, 3),
             "max_faces": self._continuity.max_faces_seen,
         }
 
@@ -313,9 +332,11 @@ class LivenessSession:
         progress: float = 0.0,
         embed: bool = False,
     ) -> LivenessStatus:
-        spec = self.challenges[self._index] if (
-            self._state is LivenessState.ACTIVE and self._index < len(self.challenges)
-        ) else None
+        spec = (
+            self.challenges[self._index]
+            if (self._state is LivenessState.ACTIVE and self._index < len(self.challenges))
+            else None
+        )
         time_left = None
         if spec is not None and self._prompt_s is not None:
             time_left = max(0.0, spec.timeout_s - (t - self._prompt_s))

