@@ -172,3 +172,21 @@ def test_timestamps_must_not_go_back(data_dir: Path) -> None:
     sess.update(obs[5])
     with pytest.raises(ValueError, match="went back"):
         sess.update(obs[4])
+
+
+def test_profile_turn_gap_is_tolerated_a_frontal_gap_is_not(data_dir: Path) -> None:
+    """real.mov: turning to about -56 and +64 deg, the landmarker loses the face for 1.7 s and 2.1 s."""
+    from kiosk.liveness.continuity import ContinuityMonitor
+
+    cfg = LivenessConfig()
+    obs = observations(data_dir, "liveness_videos2/anti_spoofing_zubair/real.mov")
+    mon = ContinuityMonitor(cfg.continuity)
+    reasons, reacquired = [], []
+    for o in obs:
+        reasons.append(mon.update(o))
+        reacquired.append(mon.reacquired)
+    assert reasons == [None] * len(obs)
+    assert sum(reacquired) == 2  # and the session asks for a re-embedding on those frames
+    strict = ContinuityMonitor(cfg.continuity.model_copy(update={"max_turned_gap_s": 0.5}))
+    first = next((o.timestamp_s, r) for o in obs if (r := strict.update(o)) is not None)
+    assert first[1] is Reason.FACE_LOST and first[0] == pytest.approx(7.67, abs=0.1)

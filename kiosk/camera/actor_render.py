@@ -5,7 +5,9 @@ replays identically.
 
 from __future__ import annotations
 
+import functools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -111,22 +113,195 @@ def render_id_card(portrait: np.ndarray, seed: int = 0) -> np.ndarray:
     return card
 
 
-def hold_up(
-    background: np.ndarray, card: np.ndarray, width_frac: float, dx: float, dy: float, deg: float
+#: ID-1 corner radius (ISO/IEC 7810: 3.18 mm) in card pixels (10 px/mm).
+CARD_CORNER_RADIUS_PX = 32
+#: Horizontal field of view of the simulated webcam (degrees): sets how strong the perspective is.
+CAMERA_HFOV_DEG = 60.0
+_SKIN_RGB = (206, 160, 138)
+
+
+@dataclass(frozen=True)
+class HoldStyle:
+    """How a hand holds a card up to the camera; the defaults look like a real applicant's.
+
+    ``yaw_deg`` / ``pitch_deg``: the card turned about its vertical / horizontal axis (> 0: the right /
+    bottom edge away from the camera), so its outline is a true perspective quadrilateral.
+    ``blur_px``: length of the hand's motion blur during the exposure, along ``blur_dir_deg``.
+    ``shadow``: how much the card and hand darken what is behind them (0..1). ``light``: brightness
+    falloff across the card face from its top-left corner (0..1). ``thumb``: the holding hand, a
+    thumb over the card's right edge and fingers behind it. ``edge_px`` / ``edge_rgb``: the card's
+    thin edge (most cards have a white PVC core), in card pixels.
+    """
+
+    yaw_deg: float = -8.0
+    pitch_deg: float = 6.0
+    blur_px: float = 2.5
+    blur_dir_deg: float = 25.0
+    shadow: float = 0.2
+    light: float = 0.12
+    thumb: bool = True
+    edge_px: int = 3
+    edge_rgb: tuple[int, int, int] = (232, 232, 226)
+
+
+def card_pose_corners(
+    frame_size: tuple[int, int],
+    card_size: tuple[int, int],
+    width_frac: float,
+    dx: float,
+    dy: float,
+    deg: float,
+    yaw_deg: float = 0.0,
+    pitch_deg: float = 0.0,
 ) -> np.ndarray:
-    """``card`` held in front of ``background``: ``width_frac`` of the frame wide, centred, moved by
-    (dx, dy) px and rotated ``deg`` (hand tremor). Returns a new frame."""
+    """Where a card's corners (TL, TR, BR, BL, float32 4x2 frame pixels) land when it is held with
+    its centre at the frame centre + (dx, dy), turned ``deg`` in the image plane (counter-clockwise
+    on screen, as ``cv2.getRotationMatrix2D``), then ``yaw_deg`` / ``pitch_deg`` out of it, at the
+    distance where it would be ``width_frac`` of the frame wide seen face-on (pinhole camera of
+    :data:`CAMERA_HFOV_DEG`)."""
+    w, h = frame_size
+    cw, ch = card_size
+    f = (w / 2.0) / math.tan(math.radians(CAMERA_HFOV_DEG) / 2.0)
+    z0 = f * cw / (width_frac * w)
+    a, ya, pa = math.radians(deg), math.radians(yaw_deg), math.radians(pitch_deg)
+    rz = np.array([[math.cos(a), math.sin(a), 0], [-math.sin(a), math.cos(a), 0], [0, 0, 1]])
+    ry = np.array([[math.cos(ya), 0, -math.sin(ya)], [0, 1, 0], [math.sin(ya), 0, math.cos(ya)]])
+    rx = np.array([[1, 0, 0], [0, math.cos(pa), -math.sin(pa)], [0, math.sin(pa), math.cos(pa)]])
+    hw, hh = cw / 2.0, ch / 2.0
+    local = np.array([[-hw, -hh, 0], [hw, -hh, 0], [hw, hh, 0], [-hw, hh, 0]], np.float64)
+    pts = local @ (rx @ ry @ rz).T + np.array([dx * z0 / f, dy * z0 / f, z0])
+    return (f * pts[:, :2] / pts[:, 2:3] + np.array([w / 2.0, h / 2.0])).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def _card_face(card_bytes: bytes, shape: tuple[int, int], edge_px: int, edge_rgb: tuple[int, int, int],
+               light: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The card face as a camera lights it (float32 RGB) and its rounded-corner coverage (float32 0..1)."""
     import cv2
 
+    ch, cw = shape
+    face = np.frombuffer(card_bytes, np.uint8).reshape(ch, cw, 3).astype(np.float32)
+    yy, xx = np.mgrid[0:ch, 0:cw].astype(np.float32)
+    face *= (1.0 - light * (xx / cw + yy / ch) / 2.0)[..., None]  # light from the top left
+    # Rounded corners, drawn at 4x and reduced so the outline is anti-aliased.
+    s, r = 4, CARD_CORNER_RADIUS_PX
+    big = np.zeros((ch * s, cw * s), np.uint8)
+    cv2.rectangle(big, (r * s, 0), ((cw - r) * s - 1, ch * s - 1), 255, -1)
+    cv2.rectangle(big, (0, r * s), (cw * s - 1, (ch - r) * s - 1), 255, -1)
+    for cx, cy in ((r, r), (cw - r, r), (cw - r, ch - r), (r, ch - r)):
+        cv2.circle(big, (cx * s, cy * s), r * s, 255, -1)
+    alpha = cv2.resize(big, (cw, ch), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    if edge_px > 0:  # the thin edge: a band of the card's core colour just inside the outline
+        inner = cv2.erode(alpha, np.ones((2 * edge_px + 1, 2 * edge_px + 1), np.uint8))
+        band = (alpha - inner)[..., None]
+        face = face * (1.0 - band) + np.array(edge_rgb, np.float32) * band
+    face.setflags(write=False)
+    alpha.setflags(write=False)
+    return face, alpha
+
+
+def _ellipse_poly(cx: float, cy: float, ax: float, ay: float, angle_deg: float) -> np.ndarray:
+    t = np.linspace(0, 2 * math.pi, 48, endpoint=False)
+    a = math.radians(angle_deg)
+    x, y = ax * np.cos(t), ay * np.sin(t)
+    return np.stack([cx + x * math.cos(a) - y * math.sin(a), cy + x * math.sin(a) + y * math.cos(a)], 1)
+
+
+def _skin_layer(hmat: np.ndarray, polys: list[np.ndarray], size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Skin-coloured shapes given in card pixels, drawn in ``size`` (w, h) through ``hmat``: RGB, alpha."""
+    import cv2
+
+    w, h = size
+    mask = np.zeros((h, w), np.uint8)
+    for poly in polys:
+        pts = cv2.perspectiveTransform(poly.reshape(-1, 1, 2).astype(np.float64), hmat).reshape(-1, 2)
+        cv2.fillPoly(mask, [np.round(pts * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+    alpha = mask.astype(np.float32) / 255.0
+    k = max(3, (min(w, h) // 20) | 1)
+    shade = cv2.GaussianBlur(alpha, (k, k), 0)  # rounder, darker toward the outline
+    rgb = np.array(_SKIN_RGB, np.float32)[None, None, :] * (0.72 + 0.28 * shade)[..., None]
+    return rgb, alpha
+
+
+def hold_up(
+    background: np.ndarray,
+    card: np.ndarray,
+    width_frac: float,
+    dx: float,
+    dy: float,
+    deg: float,
+    style: HoldStyle | None = None,
+) -> np.ndarray:
+    """``card`` (RGB) held up in front of ``background``: ``width_frac`` of the frame wide (seen
+    face-on), centred, moved by (dx, dy) px and turned ``deg`` (hand tremor), seen in perspective
+    with rounded corners, a thin edge, uneven light, a soft shadow, the holding hand and motion blur
+    (see :class:`HoldStyle`). Returns a new frame."""
+    import cv2
+
+    st = style or HoldStyle()
     h, w = background.shape[:2]
     ch, cw = card.shape[:2]
-    s = width_frac * w / cw
-    m = cv2.getRotationMatrix2D((cw / 2.0, ch / 2.0), deg, s)
-    m[:, 2] += np.array([w / 2.0 - cw / 2.0 + dx, h / 2.0 - ch / 2.0 + dy])
-    warped = cv2.warpAffine(card, m, (w, h), flags=cv2.INTER_AREA, borderValue=(0, 0, 0))
-    mask = cv2.warpAffine(np.full((ch, cw), 255, np.uint8), m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
-    alpha = (mask.astype(np.float32) / 255.0)[..., None]
-    return (warped * alpha + background * (1.0 - alpha)).astype(np.uint8)
+    face, coverage = _card_face(
+        np.ascontiguousarray(card).tobytes(), (ch, cw), st.edge_px, st.edge_rgb, st.light
+    )
+    corners = card_pose_corners((w, h), (cw, ch), width_frac, dx, dy, deg, st.yaw_deg, st.pitch_deg)
+    # Work only in the region the card, the hand, the shadow and the blur can touch.
+    pad = 0.16 * max(w, h) + st.blur_px
+    x0 = int(max(0, math.floor(corners[:, 0].min() - pad)))
+    y0 = int(max(0, math.floor(corners[:, 1].min() - pad)))
+    x1 = int(min(w, math.ceil(corners[:, 0].max() + pad)))
+    y1 = int(min(h, math.ceil(corners[:, 1].max() + pad)))
+    if x1 <= x0 or y1 <= y0:
+        return background.copy()
+    rw, rh = x1 - x0, y1 - y0
+    src = np.array([[0, 0], [cw, 0], [cw, ch], [0, ch]], np.float32)
+    hmat = cv2.getPerspectiveTransform(src, corners - np.array([x0, y0], np.float32))
+
+    # The moving layer (premultiplied colour + coverage): fingers behind, card, thumb in front.
+    lay = np.zeros((rh, rw, 3), np.float32)
+    cov = np.zeros((rh, rw), np.float32)
+
+    def over(rgb: np.ndarray, a: np.ndarray) -> None:
+        nonlocal lay, cov
+        lay = rgb * a[..., None] + lay * (1.0 - a[..., None])
+        cov = a + cov * (1.0 - a)
+
+    if st.thumb:
+        fingers = [_ellipse_poly(cw * 1.0, ch * 0.86, cw * 0.09, ch * 0.28, -15.0)]
+        over(*_skin_layer(hmat, fingers, (rw, rh)))
+    a_card = cv2.warpPerspective(coverage, hmat, (rw, rh), flags=cv2.INTER_LINEAR, borderValue=0)
+    c_card = cv2.warpPerspective(face, hmat, (rw, rh), flags=cv2.INTER_AREA, borderValue=(0, 0, 0))
+    over(c_card, a_card)
+    if st.thumb:
+        thumb = [_ellipse_poly(cw * 0.995, ch * 0.66, cw * 0.07, ch * 0.095, -8.0)]
+        over(*_skin_layer(hmat, thumb, (rw, rh)))
+
+    bg = background[y0:y1, x0:x1].astype(np.float32)
+    if st.shadow > 0:
+        # The card is near the camera and far from what is behind it: its shadow there is wide and soft.
+        k = max(3, (max(rw, rh) // 4) | 1)
+        m = np.float32([[1, 0, 0.01 * w], [0, 1, 0.05 * h]])
+        shifted = cv2.warpAffine(cov, m, (rw, rh), borderValue=0)
+        bg *= (1.0 - st.shadow * cv2.GaussianBlur(shifted, (k, k), 0))[..., None]
+    if st.blur_px >= 1.0:
+        n = int(math.ceil(st.blur_px)) | 1
+        kern = np.zeros((n, n), np.float32)
+        a = math.radians(st.blur_dir_deg)
+        c = (n - 1) / 2.0
+        cv2.line(
+            kern,
+            (round(c - c * math.cos(a)), round(c - c * math.sin(a))),
+            (round(c + c * math.cos(a)), round(c + c * math.sin(a))),
+            1.0,
+            1,
+            cv2.LINE_AA,
+        )
+        kern /= kern.sum()
+        lay = cv2.filter2D(lay, -1, kern, borderType=cv2.BORDER_CONSTANT)
+        cov = cv2.filter2D(cov, -1, kern, borderType=cv2.BORDER_CONSTANT)
+    out = background.copy()
+    out[y0:y1, x0:x1] = np.clip(lay + bg * (1.0 - cov[..., None]) + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
 class FacePatch:

@@ -17,23 +17,33 @@ ChallengeName = Literal["blink", "smile", "turn_left", "turn_right", "nod", "mou
 
 class Thresholds(Section):
     blink_close_ratio: float = Field(
-        0.55, gt=0, lt=1, description="Eye counts as closed below this fraction of the applicant's open level"
+        0.4, gt=0, lt=1, description="Eye counts as closed below this fraction of the applicant's open level"
     )
     blink_open_ratio: float = Field(
-        0.75, gt=0, lt=1, description="Eye counts as open again above this fraction of the open level"
+        0.6, gt=0, lt=1, description="Eye counts as open again above this fraction of the open level"
     )
     blink_max_closed_s: float = Field(
         0.5, gt=0, le=3, description="A closure longer than this is not a blink (s)"
     )
     smile_score: float = Field(
-        0.45, gt=0, le=1, description="Smile blendshape above the neutral baseline by this"
+        0.55,
+        gt=0,
+        le=1,
+        description="Smile blendshape above the neutral baseline by this (mouth not wide open)",
     )
     turn_yaw_deg: float = Field(20.0, ge=5, le=80, description="Head turn of at least this many degrees")
-    nod_pitch_deg: float = Field(10.0, ge=3, le=60, description="Nod: pitch swing down and back of this much")
+    nod_pitch_deg: float = Field(
+        12.0, ge=3, le=60, description="Nod: pitch swing (down or up) and back of this much (degrees)"
+    )
     nod_max_s: float = Field(
         3.0, gt=0, le=10, description="A nod goes out and comes back within this time (s)"
     )
-    mouth_open_score: float = Field(0.4, gt=0, le=1, description="Jaw-open blendshape above neutral by this")
+    mouth_open_score: float = Field(
+        0.4,
+        gt=0,
+        le=1,
+        description="Mouth opening (jaw-open blendshape or lip gap / width) above rest by this",
+    )
     neutral_hold_s: float = Field(
         0.3, ge=0, le=5, description="A response must start from a neutral pose held this long"
     )
@@ -44,6 +54,19 @@ class Thresholds(Section):
 
 class ContinuityConfig(Section):
     max_track_gap_s: float = Field(0.5, ge=0, le=10, description="Face may be lost at most this long (s)")
+    max_turned_gap_s: float = Field(
+        2.5,
+        ge=0,
+        le=10,
+        description="... or this long when it was last seen turned toward profile (the landmarker loses "
+        "faces past about 50 deg); a re-embedding is asked for as soon as it is back",
+    )
+    profile_yaw_deg: float = Field(
+        25.0,
+        ge=10,
+        le=90,
+        description="Turning toward profile: last seen with yaw at least this far from frontal (degrees)",
+    )
     reembed_interval_s: float = Field(1.0, gt=0, le=30, description="Re-embed the live face this often (s)")
     min_reembed_samples: int = Field(2, ge=1, le=50, description="At least this many re-match samples")
     reembed_wait_s: float = Field(
@@ -84,7 +107,7 @@ class SpoofConfig(Section):
         3, ge=1, le=300, description="Judge planarity once this many frames deformed"
     )
     parallax_min: float = Field(
-        0.05, ge=0, le=1, description="A turn or nod counts only with this much 3-D parallax (IOD units)"
+        0.03, ge=0, le=1, description="A turn or nod counts only with this much 3-D parallax (IOD units)"
     )
     min_motion_px: float = Field(
         0.35,

@@ -127,8 +127,12 @@ def calibrate(
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
     import fcntl
+    import hashlib
+    import tempfile
 
-    lock = path.with_name(path.name + ".lock")
+    # The lock lives outside models/ so it never ends up beside the shipped files.
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    lock = Path(tempfile.gettempdir()) / f"ekyc-manifest-{digest}.lock"
     with open(lock, "a+") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:

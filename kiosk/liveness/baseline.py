@@ -156,9 +156,17 @@ class BaselineCollector:
         self._run.clear()
 
     def add(self, sig: FrameSignals, landmarks_xy: np.ndarray | None) -> tuple[Baseline, np.ndarray] | None:
-        """Add one frame; returns (baseline, reference landmarks (N, 2)) once ready, else None."""
+        """Add one frame; returns (baseline, reference landmarks (N, 2)) once ready, else None.
+        ``last_problem`` says why a frame did not qualify: no_face, faces, pose, expression, moving."""
         if landmarks_xy is None or not is_neutral_frame(sig, self.max_angle_deg):
-            self.last_problem = "no_face" if not sig.has_face else ("faces" if sig.face_count > 1 else "pose")
+            if not sig.has_face or landmarks_xy is None:
+                self.last_problem = "no_face"
+            elif sig.face_count > 1:
+                self.last_problem = "faces"
+            elif is_neutral_frame(sig, 90.0):
+                self.last_problem = "pose"
+            else:
+                self.last_problem = "expression"
             self._run.clear()
             return None
         self._run.append((sig, landmarks_xy))

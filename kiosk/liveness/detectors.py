@@ -179,9 +179,31 @@ def _level_events(
     return out
 
 
+def smile_score(base: Baseline, th: Thresholds) -> Callable[[FrameSignals], float | None]:
+    """Smile blendshape above rest; 0 while the mouth is wide open (a yell stretches the lip corners
+    too, and an open mouth is its own challenge)."""
+    mouth = mouth_score(base)
+
+    def f(s: FrameSignals) -> float | None:
+        if s.smile is None:
+            return None
+        m = mouth(s)
+        if m is not None and m >= th.mouth_open_score:
+            return 0.0
+        return s.smile - base.smile
+
+    return f
+
+
 def find_smiles(sigs: Sequence[FrameSignals], base: Baseline, th: Thresholds) -> list[Event]:
-    """Smiles: the smile blendshape at least ``smile_score`` above the neutral level for ``action_hold_s``."""
-    return _level_events(sigs, "smile", base.smile, th.smile_score, th.action_hold_s, "smile")
+    """Smiles: :func:`smile_score` at least ``smile_score`` for ``action_hold_s``."""
+    out = []
+    on = th.smile_score
+    for r in runs(_samples(sigs, smile_score(base, th)), on, on / 2.0):
+        if r.reached and r.held_s + 1e-9 >= th.action_hold_s and r.t_on is not None:
+            end = r.t_return if r.t_return is not None else r.t_last
+            out.append(Event("smile", r.t_on, end, r.peak))
+    return out
 
 
 def mouth_score(base: Baseline) -> Callable[[FrameSignals], float | None]:
@@ -215,17 +237,21 @@ def _angle_runs(
     sign: int,
     on: float,
     *,
-    yaw_gate: tuple[float, float] | None = None,
+    gate: tuple[float, float, float] | None = None,
 ) -> list[Run]:
-    """Runs of ``sign * (angle - level)``. ``yaw_gate`` (resting yaw, limit): frames whose yaw is
-    further than the limit from rest count as at rest, so the pitch wobble of a head turn is no nod."""
+    """Runs of ``sign * (angle - level)``. ``gate`` (resting yaw, resting roll, limit): frames whose
+    yaw or roll is further than the limit from rest count as at rest, so the pitch wobble of a head
+    turn or tilt is no nod."""
 
     def f(s: FrameSignals) -> float | None:
         v = getattr(s, name)
         if v is None:
             return None
-        if yaw_gate is not None and s.yaw_deg is not None and abs(s.yaw_deg - yaw_gate[0]) >= yaw_gate[1]:
-            return 0.0
+        if gate is not None:
+            if s.yaw_deg is not None and abs(s.yaw_deg - gate[0]) >= gate[2]:
+                return 0.0
+            if s.roll_deg is not None and abs(s.roll_deg - gate[1]) >= gate[2]:
+                return 0.0
         return sign * (float(v) - level)
 
     return runs(_samples(sigs, f), on, on / 2.0)
@@ -253,8 +279,8 @@ def find_turns(
     return sorted(out, key=lambda e: e.start_s)
 
 
-def _nod_gate(base: Baseline, th: Thresholds) -> tuple[float, float]:
-    return (base.yaw_deg, th.turn_yaw_deg / 2.0)
+def _nod_gate(base: Baseline, th: Thresholds) -> tuple[float, float, float]:
+    return (base.yaw_deg, base.roll_deg, th.turn_yaw_deg / 2.0)
 
 
 def find_nods(sigs: Sequence[FrameSignals], base: Baseline, th: Thresholds) -> list[Event]:
@@ -263,7 +289,7 @@ def find_nods(sigs: Sequence[FrameSignals], base: Baseline, th: Thresholds) -> l
     out: list[Event] = []
     for sign in (1, -1):
         for r in _angle_runs(
-            sigs, "pitch_deg", base.pitch_deg, sign, th.nod_pitch_deg, yaw_gate=_nod_gate(base, th)
+            sigs, "pitch_deg", base.pitch_deg, sign, th.nod_pitch_deg, gate=_nod_gate(base, th)
         ):
             if r.reached and r.t_return is not None and r.t_return - r.t_leave <= th.nod_max_s:
                 out.append(
@@ -412,7 +438,7 @@ def detect_challenge(
 
     if name in (Challenge.SMILE, Challenge.MOUTH_OPEN):
         fn, on = (
-            (_rel("smile", base.smile), th.smile_score)
+            (smile_score(base, th), th.smile_score)
             if name is Challenge.SMILE
             else (mouth_score(base), th.mouth_open_score)
         )
@@ -465,7 +491,7 @@ def detect_challenge(
     out_now = False
     for sign in (1, -1):
         for r in _angle_runs(
-            after, "pitch_deg", base.pitch_deg, sign, th.nod_pitch_deg, yaw_gate=_nod_gate(base, th)
+            after, "pitch_deg", base.pitch_deg, sign, th.nod_pitch_deg, gate=_nod_gate(base, th)
         ):
             if r.reached and r.t_return is not None and r.t_return - r.t_leave <= th.nod_max_s:
                 if not _parallax_ok(r, spoof):

@@ -57,6 +57,7 @@ _BASELINE_HINTS = {
     "no_face": Hint.LOOK_AT_CAMERA,
     "faces": Hint.ONLY_ONE_FACE,
     "pose": Hint.LOOK_AT_CAMERA,
+    "expression": Hint.RELAX,
     "moving": Hint.HOLD_STILL,
 }
 
@@ -207,6 +208,8 @@ class LivenessSession:
         if screen and self._screen.update(t, rgb, obs.primary.box):  # type: ignore[union-attr]
             self._fail(Reason.SCREEN_REPLAY.value)
             return self._emit(t)
+        if self._continuity.reacquired:
+            self._last_request = None  # back after a long gap: check the identity on this frame
         embed = self._maybe_request(t, obs)
         if self._index >= len(self.challenges):
             return self._finishing(t, embed)

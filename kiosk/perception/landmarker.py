@@ -129,7 +129,7 @@ class FaceLandmarker:
         self.close()
 
     def __del__(self) -> None:  # MediaPipe's own __del__ fails at interpreter exit; close early.
-        try:
+        try:  # noqa: SIM105 - plain try: contextlib may already be torn down at exit
             self.close()
         except Exception:  # nothing sensible to do during teardown
             pass
