@@ -51,7 +51,7 @@ def main() -> int:
     embs: dict[str, np.ndarray] = {}
     for mode in args.points.split(","):
         cs = extract_chips(refs, images, points=mode)
-        emb = embed_chips(cs, ref.descriptors, f"dlib-resnet/{mode}")
+        emb = embed_chips(cs, lambda c: ref.descriptors(list(c)), f"dlib-resnet/{mode}")
         embs[mode] = emb
         res = score_system(pf, refs, emb, cs.enrolled, cs.reasons)
         res.pop("fte_images")

@@ -77,8 +77,9 @@ MATCH_TOL_S = 0.3
 # overlapped no dataset label. They are reported separately: false triggers are given both against
 # the dataset labels alone and against the dataset labels plus these. Detections we looked at and did
 # NOT judge real (so they stay false triggers): zubair real.mov blink 11.7 (motion blur, unclear),
-# d14 blinks 12.95 (a wink) and 15.85 (lowered gaze), d10 smiles 3.9, 11.1, 14.8 (talking), d14 smile
-# 4.2-7.6 (squint), d18 smile 3.9 (start of a yell), d18 mouth_open 0.9-1.4 (pursed lips).
+# d14 blinks 12.95 (a wink) and 15.85 (lowered gaze, eyes half open), d10 smiles 3.9, 11.1, 14.8
+# (talking), d14 smile 4.2-7.6 (squint), d18 smile 3.9 (start of a yell), d18 mouth_open 0.9-1.4
+# (pursed lips).
 BY_EYE: tuple[tuple[str, float, float, str], ...] = (
     ("liveness_videos2/lipnet_grid/bbaf2n.mpg", 1.72, 1.88, "blink"),
     ("liveness_videos2/lipnet_grid/brbk7n.mpg", 0.84, 0.96, "blink"),
@@ -96,6 +97,8 @@ BY_EYE: tuple[tuple[str, float, float, str], ...] = (
     ("liveness_videos2/liveportrait/d18.mp4", 3.13, 3.30, "blink"),
     ("liveness_videos2/liveportrait/d19.mp4", 3.30, 3.40, "blink"),
     ("liveness_videos2/lipnet_grid/id2_vcd_swwp2s.mpg", 2.88, 2.96, "blink"),
+    ("liveness_videos2/lipnet_grid/bbaf2n.mpg", 2.00, 2.20, "blink"),
+    ("liveness_videos2/anti_spoofing_zubair/real.mov", 4.70, 4.80, "blink"),
     ("liveness_videos2/liveportrait/d9.mp4", 4.73, 4.80, "blink"),
     ("liveness_videos2/liveportrait/d9.mp4", 16.60, 16.70, "blink"),
     ("liveness_videos2/nodding_pigeon/head_nodding.mp4", 2.37, 2.44, "blink"),
@@ -454,7 +457,7 @@ def single_face_portrait(photo: Path, lm_image: Any) -> np.ndarray | None:
 
 def photo_attack_session(
     portrait: np.ndarray, kind: str, seed: int, cfg: LivenessConfig, max_s: float
-) -> tuple[str, str | None, float, Counter[int], list[str]]:
+) -> tuple[str, str | None, float, dict[str, Any], list[str]]:
     """Stream a photo attack into a VIDEO landmarker and a session until the session decides."""
     from kiosk.models import verified_model_path
     from kiosk.perception.landmarker import FaceLandmarker, LandmarkerOptions, RunningMode
@@ -475,11 +478,13 @@ def photo_attack_session(
             if st.finished:
                 break
     names = [s.name.value for s in specs]
+    detail = sess.detail()
+    extra = {"faces": dict(faces), "min_motion": detail["min_motion"], "planar_ratio": detail["planar_ratio"]}
     if st is None:
-        return "failed", "no_frames", 0.0, faces, names
+        return "failed", "no_frames", 0.0, extra, names
     if not st.finished:
-        return "unfinished", "clip_ended", st.timestamp_s, faces, names
-    return st.state.value, st.reason, st.timestamp_s, faces, names
+        return "unfinished", "clip_ended", st.timestamp_s, extra, names
+    return st.state.value, st.reason, st.timestamp_s, extra, names
 
 
 # ------------------------------------------------------------------------------------------------
@@ -589,7 +594,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         for j, kind in enumerate(("static", "handheld", "moved")):
             seed = 1000 + 10 * i + j
-            state, reason, t, faces, names = photo_attack_session(portrait, kind, seed, cfg, max_s)
+            state, reason, t, extra, names = photo_attack_session(portrait, kind, seed, cfg, max_s)
             attacks.append(
                 {
                     "photo": rel,
@@ -599,7 +604,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "state": state,
                     "reason": reason,
                     "t_s": round(t, 2),
-                    "faces": dict(faces),
+                    **extra,
                 }
             )
         print(
@@ -739,7 +744,7 @@ def render_markdown(r: dict[str, Any]) -> str:
         "",
         f"Long eye closures (ground truth rows: {lc['rows']}) counted as blinks: {lc['counted_as_blink']}.",
         "",
-        "Missed ground-truth targets:",
+        "Missed ground-truth and hard targets:",
         "",
     ]
     lines += [f"- {m}" for m in r["missed"]] or ["- none"]
@@ -812,6 +817,36 @@ def render_markdown(r: dict[str, Any]) -> str:
         lines.append(
             f"| {k} | " + ", ".join(f"{a} {b}" for a, b in sorted(v.items(), key=lambda x: -x[1])) + " |"
         )
+    static_mm = sorted(
+        a["min_motion"] for a in pa["list"] if a["kind"] == "static" and a["min_motion"] is not None
+    )
+    moved_pr = sorted(
+        a["planar_ratio"]
+        for a in pa["list"]
+        if a["kind"] in ("moved", "handheld") and a["planar_ratio"] is not None
+    )
+    genuine_mm = sorted(
+        v["defences"]["min_motion"] for v in r["per_clip"].values() if v["defences"]["min_motion"] is not None
+    )
+    genuine_pr = sorted(
+        v["defences"]["planar_ratio"]
+        for v in r["per_clip"].values()
+        if v["defences"]["planar_ratio"] is not None
+    )
+    if static_mm and genuine_mm:
+        lines += [
+            "",
+            f"Stillest {r['config']['spoof']['static_window_s']} s window (landmark RMS motion, px per "
+            f"100 px IOD): static photos {static_mm[0]:.2f}-{static_mm[-1]:.2f} (median "
+            f"{static_mm[len(static_mm) // 2]:.2f}); genuine clips from {genuine_mm[0]:.2f}.",
+        ]
+    if moved_pr and genuine_pr:
+        lines += [
+            f"Planar ratio over the deformed frames: moved/hand-held photos "
+            f"{moved_pr[0]:.2f}-{moved_pr[-1]:.2f} "
+            f"({len(moved_pr)} sessions); genuine clips (whole clip) "
+            f"{genuine_pr[0]:.2f}-{genuine_pr[-1]:.2f}."
+        ]
     va = r["video_attacks"]
     lines += [
         "",

@@ -214,11 +214,15 @@ def write_module(model: list[tuple[list[int], np.ndarray, np.ndarray]], info: di
     for idx, w, off in model:
         idx_s = ", ".join(str(int(i)) for i in idx)
         w_s = ", ".join(f"{float(v):.6f}" for v in w)
-        lines.append(f"    (({idx_s},), ({w_s},), ({float(off[0]):.4f}, {float(off[1]):.4f})),")
+        lines.append(f"    (({idx_s}), ({w_s}), ({float(off[0]):.4f}, {float(off[1]):.4f})),")
     lines.append(")")
     lines.append("")
     lines.append("FIT_INFO: dict[str, object] = " + json.dumps(info, indent=4))
     OUT_MODULE.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    import subprocess
+
+    # keep the generated file in the repository's format (best effort: ruff is a dev tool)
+    subprocess.run([sys.executable, "-m", "ruff", "format", "-q", str(OUT_MODULE)], check=False)
     print(f"wrote {OUT_MODULE}", file=sys.stderr)
 
 

@@ -175,11 +175,11 @@ def test_camera_drop_scenario_through_a_resilient_source(data_dir: Path) -> None
             events.append((i * 0.1, "lost", None))
     lost = [t for t, k, _ in events if k == "lost"]
     assert len(lost) == 1 and lost[0] == pytest.approx(8.0)
-    back = [(t, f) for t, k, f in events if k == "frame" and t > 8.0]
+    back = [(t, f) for t, _, f in events if f is not None and t > 8.0]
     assert back and 12.0 <= back[0][0] <= 13.0 and back[0][1].meta["camera_back"]
     # The applicant kept living during the outage: his stream time continued, not restarted.
     assert back[0][1].meta["stream_time_s"] >= 12.0
-    frames = [f for _, k, f in events if k == "frame"]
+    frames = [f for _, _, f in events if f is not None]
     assert rising(frames)
 
 
@@ -291,3 +291,42 @@ def test_wrappers_forward_the_actor_interface(data_dir: Path) -> None:
     src.on_prompt("smile", clock.now())  # type: ignore[attr-defined]
     frames = [src.read(0.0) for _ in range(40)]
     assert any(f is not None and f.meta["performing"] == "smile" for f in frames)
+
+
+def test_held_card_looks_like_a_real_card() -> None:
+    """``hold_up`` draws the card where ``card_pose_corners`` says, in perspective (the nearer edge
+    longer), with rounded corners, a thumb over its right edge and motion blur."""
+    import dataclasses
+
+    from kiosk.camera.actor_render import CARD_H_PX, CARD_W_PX, HoldStyle, card_pose_corners, hold_up
+
+    green = np.zeros((480, 640, 3), np.uint8)
+    green[..., 1] = 200
+    card = np.full((CARD_H_PX, CARD_W_PX, 3), (40, 60, 200), np.uint8)  # a plain blue card
+    style = HoldStyle(yaw_deg=-10.0, pitch_deg=0.0, blur_px=0.0, shadow=0.0, light=0.0, edge_px=0)
+    frame = hold_up(green, card, 0.6, 0.0, 0.0, 0.0, style).astype(int)
+    c = card_pose_corners((640, 480), (CARD_W_PX, CARD_H_PX), 0.6, 0.0, 0.0, 0.0, -10.0, 0.0)
+    left, right = np.linalg.norm(c[3] - c[0]), np.linalg.norm(c[2] - c[1])
+    assert right > 1.05 * left, "yaw < 0 brings the right edge nearer: longer"
+
+    def at(p: np.ndarray) -> np.ndarray:
+        return frame[round(float(p[1])), round(float(p[0]))]
+
+    centre = c.mean(axis=0)
+    assert np.abs(at(centre) - (40, 60, 200)).max() <= 2
+    inward = (centre - c[0]) / np.linalg.norm(centre - c[0])
+    assert at(c[0] + 3.0 * inward)[1] > 150, "a rounded corner: the background shows at the sharp corner"
+    assert at(c[0] + 25.0 * inward)[2] > 150, "... and the card a little further in"
+    thumb = c[1] + 0.66 * (c[2] - c[1]) - (4.0, 0.0)  # on the card, at the right edge
+    r, g, b = at(thumb)
+    assert r > g > b and r > 120, "skin over the card's right edge"
+
+    def edge_width(img: np.ndarray) -> int:
+        """Pixels in transition between background and card across the left edge at mid-height."""
+        y = round(float(centre[1]))
+        x = round(float((c[0][0] + c[3][0]) / 2))
+        row = img[y, x - 10 : x + 10, 2].astype(int)  # blue: 0 outside, 200 on the card
+        return int(np.sum((row > 20) & (row < 180)))
+
+    blurred = hold_up(green, card, 0.6, 0.0, 0.0, 0.0, dataclasses.replace(style, blur_px=5.0))
+    assert edge_width(blurred) > edge_width(frame.astype(np.uint8)), "motion blur softens the edge"

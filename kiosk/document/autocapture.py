@@ -166,21 +166,25 @@ def portrait_finder_from(detector: object) -> PortraitFinder:
     return find
 
 
+def capture_quad_options(config: AutoCapture) -> QuadOptions:
+    """The outline finder's options for live frames: small and slanted documents are found too, so
+    the hint can say "closer" or "flat" rather than "show the document"."""
+    return QuadOptions(
+        min_area_frac=min(0.04, config.min_area_frac),
+        work_px=config.analysis_width_px,
+        min_aspect=1.0,  # a page leaning away looks squarer than it is
+        max_aspect=2.2,
+        max_corner_dev_deg=max(40.0, config.max_tilt_deg),
+    )
+
+
 class AutoCaptureTracker:
     """Feed frames with :meth:`update`; see the module docstring. Not thread-safe (one camera loop)."""
 
     def __init__(self, config: AutoCapture, *, portrait_finder: PortraitFinder | None = None) -> None:
         self.config = config
         self.portrait_finder = portrait_finder
-        # Find small and slanted documents too, so the hint can say "closer" or "flat" rather than
-        # "show the document".
-        self._quad_opts = QuadOptions(
-            min_area_frac=min(0.04, config.min_area_frac),
-            work_px=config.analysis_width_px,
-            min_aspect=1.0,  # a page leaning away looks squarer than it is
-            max_aspect=2.2,
-            max_corner_dev_deg=max(40.0, config.max_tilt_deg),
-        )
+        self._quad_opts = capture_quad_options(config)
         self.reset()
 
     def reset(self) -> None:

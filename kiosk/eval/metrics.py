@@ -244,3 +244,38 @@ def identity_bootstrap(
         BootstrapCI(float(np.quantile(thr, lo)), float(np.quantile(thr, hi)), level, n_boot),
         BootstrapCI(float(np.quantile(tar, lo)), float(np.quantile(tar, hi)), level, n_boot),
     )
+
+
+def cross_set_bootstrap(
+    dist: np.ndarray,
+    row_ids: np.ndarray,
+    col_ids: np.ndarray,
+    fmr: float,
+    n_boot: int,
+    seed: int,
+    level: float = 0.95,
+) -> BootstrapCI:
+    """CI of the threshold at ``fmr`` for impostor pairs between two sets (e.g. document portraits
+    x photos): identities of both sides are resampled with replacement; a pair weighs the product
+    of its two identities' draw counts."""
+    rng = np.random.default_rng(seed)
+    d = np.asarray(dist, dtype=np.float64).ravel()
+    r = np.repeat(np.asarray(row_ids), dist.shape[1])
+    c = np.tile(np.asarray(col_ids), dist.shape[0])
+    order = np.argsort(d, kind="mergesort")
+    d, r, c = d[order], r[order], c[order]
+    n_r, n_c = int(r.max()) + 1, int(c.max()) + 1
+    thr = np.empty(n_boot)
+    for b in range(n_boot):
+        wr = rng.multinomial(n_r, np.full(n_r, 1.0 / n_r)).astype(np.float64)
+        wc = rng.multinomial(n_c, np.full(n_c, 1.0 / n_c)).astype(np.float64)
+        w = wr[r] * wc[c]
+        cum = np.cumsum(w)
+        k = int(np.searchsorted(cum, fmr * cum[-1], side="right"))
+        if k >= len(d):
+            thr[b] = d[-1]
+            continue
+        prev = d[:k][d[:k] < d[k]]
+        thr[b] = 0.5 * (prev[-1] + d[k]) if len(prev) else d[k] - 1e-6
+    lo, hi = (1.0 - level) / 2.0, 1.0 - (1.0 - level) / 2.0
+    return BootstrapCI(float(np.quantile(thr, lo)), float(np.quantile(thr, hi)), level, n_boot)

@@ -27,6 +27,7 @@ BEZEL_MARGIN = 0.8  # search this many face sizes beyond the face box
 SPAN_MIN = 0.8  # an edge must run along this fraction of the face's side
 ANGLE_TOL_DEG = 12.0
 WORK_FACE_PX = 96  # the region is resized so the face is about this many pixels wide
+CHECK_INTERVAL_S = 0.1  # look at most this often (it costs ~3 ms a look; a bezel must persist 0.5 s)
 
 
 def bezel_sides(rgb: np.ndarray, box: tuple[float, float, float, float]) -> int:
@@ -89,10 +90,15 @@ class ScreenMonitor:
     def __init__(self, cfg: SpoofConfig) -> None:
         self.cfg = cfg
         self._since: float | None = None
+        self._last_check: float | None = None
+        self._last_n = 0
         self.max_sides = 0
 
     def update(self, t: float, rgb: np.ndarray, box: tuple[float, float, float, float]) -> bool:
-        n = bezel_sides(rgb, box)
+        if self._last_check is None or t - self._last_check >= CHECK_INTERVAL_S - 1e-9:
+            self._last_check = t
+            self._last_n = bezel_sides(rgb, box)
+        n = self._last_n
         self.max_sides = max(self.max_sides, n)
         if n >= self.cfg.bezel_min_sides:
             if self._since is None:

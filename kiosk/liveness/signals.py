@@ -4,9 +4,10 @@ Everything is computed from the largest face. Units:
 
 * ``ear``: eye aspect ratio (mean of both eyes), the classic (|p2-p6|+|p3-p5|)/(2|p1-p4|) on the
   FaceMesh eye contour; about 0.25-0.35 open and below 0.1 shut.
-* ``eye_open``: ``ear`` divided by the face's own vertical/horizontal aspect (eye-line-to-nose
-  height over inter-ocular distance). Foreshortening scales eye height and face height alike, so a
-  photo tilted back does not look like closed eyes; a real eyelid closure does.
+* ``eye_open``: the EAR of the MORE open eye divided by the face's own vertical/horizontal aspect
+  (eye-line-to-nose height over inter-ocular distance). Foreshortening scales eye height and face
+  height alike, so a photo tilted back does not look like closed eyes; a real eyelid closure does.
+  Taking the more open eye means both eyes must close: a wink is not a blink.
 * ``eye_blink``: mean of the ``eyeBlinkLeft``/``eyeBlinkRight`` blendshapes (0 open .. 1 shut).
 * ``smile``: mean of ``mouthSmileLeft``/``mouthSmileRight``; ``jaw_open``: ``jawOpen`` (0..1).
 * ``mouth_gap``: inner-lip gap over mouth width (0 closed, ~0.5+ wide open).
@@ -145,7 +146,7 @@ def face_signals(face: FaceObservation) -> dict[str, float]:
     eye_mid = 0.5 * (lm[EYE_OUTER[0], :2] + lm[EYE_OUTER[1], :2])
     height = _dist(eye_mid, lm[SUBNASALE, :2])
     aspect = height / iod if iod > 1e-6 else 0.0
-    eye_open = ear / aspect if aspect > 1e-6 else 0.0
+    eye_open = max(ear_l, ear_r) / aspect if aspect > 1e-6 else 0.0  # both eyes must close
     mw = _dist(lm[MOUTH_CORNERS[0], :2], lm[MOUTH_CORNERS[1], :2])
     gap = _dist(lm[INNER_LIPS[0], :2], lm[INNER_LIPS[1], :2])
     bs = face.blendshapes

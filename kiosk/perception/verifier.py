@@ -153,6 +153,7 @@ class FaceVerifier:
         self._embedder = embedder
         self._detector = detector
         self._own_detector = detector is None
+        self._doc_detector: Any = None
         self._thresholds: dict[bool, tuple[float, float, str]] = {}
 
     # --- parts -----------------------------------------------------------------------------
@@ -185,6 +186,9 @@ class FaceVerifier:
         det, self._detector = self._detector, None
         if det is not None and self._own_detector:
             det.close()
+        doc, self._doc_detector = self._doc_detector, None
+        if doc is not None:
+            doc.close()
         emb = self._embedder
         closer = getattr(emb, "close", None)
         if callable(closer):
@@ -221,11 +225,14 @@ class FaceVerifier:
         portraits ignored, ``document.portrait`` size and sharpness rules.
         """
         from kiosk.document.pipeline import document_detector_options, process_document
-        from kiosk.perception.detect import StillFaceDetector
 
         doc_cfg = self.cfg.document
-        with StillFaceDetector(document_detector_options(doc_cfg)) as det:
-            result = process_document(rgb, det, doc_cfg)
+        if self._doc_detector is None:
+            from kiosk.perception.detect import StillFaceDetector
+
+            # documents need their own search: small portraits, cards held sideways
+            self._doc_detector = StillFaceDetector(document_detector_options(doc_cfg))
+        result = process_document(rgb, self._doc_detector, doc_cfg)
         p = result.portrait
         emb = self.embed_face(result.document.image, p.face)
         box = p.input_box if p.input_box is not None else p.box
