@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from kiosk.records.outbox import DeliveryError
+from kiosk.records.sink import DeliveryError
 
 log = logging.getLogger(__name__)
 

@@ -33,33 +33,14 @@ import sqlite3
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from kiosk.clock import Clock, MonotonicClock
-from kiosk.errors import KioskError, StorageError
+from kiosk.errors import StorageError
+from kiosk.records.sink import DeliveryError, Sink
 from kiosk.records.store import Entry, connect
 
 log = logging.getLogger(__name__)
-
-
-class DeliveryError(KioskError):
-    """A sink did not acknowledge a record. ``permanent``: the receiver rejected this record itself."""
-
-    code = "delivery_failed"
-
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-
-
-class Sink(Protocol):
-    """A delivery target. ``deliver`` returns only after the receiver acknowledged, else raises."""
-
-    name: str
-
-    def deliver(self, record_id: str, payload: bytes) -> None: ...
-
-    def close(self) -> None: ...
 
 
 @dataclasses.dataclass(frozen=True)

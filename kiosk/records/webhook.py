@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk import __version__
-from kiosk.records.outbox import DeliveryError
+from kiosk.records.sink import DeliveryError
 
 log = logging.getLogger(__name__)
 
