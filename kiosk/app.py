@@ -128,7 +128,7 @@ class KioskApp:
         # A missing camera is an event (attract says so and it is retried), never a crash.
         self.source = resilient_source(cam_cfg, clock=self._clock)
         self.actor = find_actor(self.source)
-        self.pump = PerceptionPump(self.source, self.landmarker, threaded=not self._sim)
+        self.pump = PerceptionPump(self.source, self.landmarker, threaded=not self._sim, hook=self._analyse)
         self.worker = Worker(inline=self._sim)
         shas = model_sha256s(["face_landmarker", self.matcher.model_name])
         self.ctx = Context(
@@ -304,25 +304,34 @@ class KioskApp:
                 out.extend(self._on_frame(item))
         return out
 
-    def _on_frame(self, p: Perceived) -> list[Any]:
-        """Turn one perceived frame into the events the current state needs."""
-        if self.state in (State.FACE_CAPTURE, State.MATCHING, State.CHALLENGES):
-            self.scratch.frames.append(p)
-        if self.state is State.DOCUMENT and self.doc_capture is not None:
-            return self._document_frame(p)
-        if self.state is State.FACE_CAPTURE:
-            g = check_gates(p.obs, self.cfg.face.capture)
-            q = p.obs.primary.quality.as_dict() if (p.obs.primary and p.obs.primary.quality) else {}
-            return [ev.FaceSeen(p.frame.timestamp_s, g.face_count, g.ok, g.hint, q)]
-        if self.state is State.CHALLENGES and self.liveness is not None:
-            return [self.liveness.update(p.obs, p.frame.rgb)]
+    def _analyse(self, frame: Any, obs: Any) -> list[Any]:
+        """Per-frame analysis for the current step. Runs on the perception thread for a live camera (the
+        document outline costs tens of ms), inline for replays. Returns engine events or hint strings."""
+        state = self.state
+        doc, live = self.doc_capture, self.liveness  # read once: the main loop may swap them
+        if state is State.DOCUMENT and doc is not None:
+            hint = doc.update(frame.rgb, frame.timestamp_s)
+            return [hint] if hint is not None else []
+        if state is State.FACE_CAPTURE:
+            g = check_gates(obs, self.cfg.face.capture)
+            q = obs.primary.quality.as_dict() if (obs.primary and obs.primary.quality) else {}
+            return [ev.FaceSeen(frame.timestamp_s, g.face_count, g.ok, g.hint, q)]
+        if state is State.CHALLENGES and live is not None:
+            return [live.update(obs, frame.rgb)]
         return []
 
-    def _document_frame(self, p: Perceived) -> list[Any]:
-        hint = self.doc_capture.update(p.frame.rgb, p.frame.timestamp_s)
-        if hint is not None and hint != self.ctx.hint:
-            self.ctx = self.ctx.evolve(hint=hint)
-        return []
+    def _on_frame(self, p: Perceived) -> list[Any]:
+        """The engine events of one perceived frame; hint strings update the screen directly."""
+        if self.state in (State.FACE_CAPTURE, State.MATCHING, State.CHALLENGES):
+            self.scratch.frames.append(p)
+        out: list[Any] = []
+        for r in p.results:
+            if isinstance(r, str):
+                if self.state is State.DOCUMENT and r != self.ctx.hint:
+                    self.ctx = self.ctx.evolve(hint=r)
+            else:
+                out.append(r)
+        return out
 
     # ---- effects -----------------------------------------------------------------------------
     def _do(self, effect: fx.Effect, now: float) -> None:

@@ -479,7 +479,12 @@ def photo_attack_session(
                 break
     names = [s.name.value for s in specs]
     detail = sess.detail()
-    extra = {"faces": dict(faces), "min_motion": detail["min_motion"], "planar_ratio": detail["planar_ratio"]}
+    extra = {
+        "faces": dict(faces),
+        "min_motion": detail["min_motion"],
+        "planar_ratio": detail["planar_ratio"],
+        "planar_frames": detail["planar_frames"],
+    }
     if st is None:
         return "failed", "no_frames", 0.0, extra, names
     if not st.finished:
@@ -820,10 +825,13 @@ def render_markdown(r: dict[str, Any]) -> str:
     static_mm = sorted(
         a["min_motion"] for a in pa["list"] if a["kind"] == "static" and a["min_motion"] is not None
     )
+    judged = r["config"]["spoof"]["planar_min_frames"]
     moved_pr = sorted(
         a["planar_ratio"]
         for a in pa["list"]
-        if a["kind"] in ("moved", "handheld") and a["planar_ratio"] is not None
+        if a["kind"] in ("moved", "handheld")
+        and a["planar_ratio"] is not None
+        and a["planar_frames"] >= judged
     )
     genuine_mm = sorted(
         v["defences"]["min_motion"] for v in r["per_clip"].values() if v["defences"]["min_motion"] is not None
@@ -842,7 +850,7 @@ def render_markdown(r: dict[str, Any]) -> str:
         ]
     if moved_pr and genuine_pr:
         lines += [
-            f"Planar ratio over the deformed frames: moved/hand-held photos "
+            f"Planar ratio once judged ({judged}+ deformed frames): moved/hand-held photos "
             f"{moved_pr[0]:.2f}-{moved_pr[-1]:.2f} "
             f"({len(moved_pr)} sessions); genuine clips (whole clip) "
             f"{genuine_pr[0]:.2f}-{genuine_pr[-1]:.2f}."

@@ -190,3 +190,21 @@ def test_profile_turn_gap_is_tolerated_a_frontal_gap_is_not(data_dir: Path) -> N
     strict = ContinuityMonitor(cfg.continuity.model_copy(update={"max_turned_gap_s": 0.5}))
     first = next((o.timestamp_s, r) for o in obs if (r := strict.update(o)) is not None)
     assert first[1] is Reason.FACE_LOST and first[0] == pytest.approx(7.67, abs=0.1)
+
+
+def test_failed_embedding_is_asked_again_not_a_mismatch(data_dir: Path) -> None:
+    cfg = LivenessConfig()
+    sess = LivenessSession(cfg, specs_for(["smile", "turn_left"], cfg), mirrored=False)
+    requests = []
+    for o in observations(data_dir, WEBCAM):
+        st = sess.update(o)
+        if st.embed_request:
+            requests.append(st.timestamp_s)
+            if len(requests) == 1:
+                sess.embedding_failed(st.timestamp_s)  # e.g. the embedder found no face in that frame
+            else:
+                sess.add_match_sample(st.timestamp_s, True, 0.3)
+        if st.finished:
+            break
+    assert st.state is LivenessState.PASSED
+    assert requests[1] - requests[0] < 0.2  # asked again on the next frame

@@ -11,6 +11,8 @@ Interface for the session engine (``kiosk.flow`` / the app)::
         status = sess.update(obs)            # optionally sess.update(obs, rgb) for the screen check
         if status.embed_request:             # embed THIS frame's face on the worker, then:
             sess.add_match_sample(status.timestamp_s, matched, distance)
+            # or, when the worker could not embed that frame (no face found, error):
+            sess.embedding_failed(status.timestamp_s)   # asked again later; not a mismatch
         if status.finished: status.state is PASSED or FAILED (status.reason)
 
 * :func:`draw_challenges` -- ``cfg.count`` names from ``cfg.challenges`` in random order without
@@ -29,7 +31,8 @@ Interface for the session engine (``kiosk.flow`` / the app)::
 * Re-embedding: ``embed_request`` is True every ``reembed_interval_s`` on frames with exactly one
   face while the challenges run (and while the session waits for missing samples after the last
   one). The session passes only with at least ``min_reembed_samples`` matched samples for frames it
-  asked for; a single non-matching sample fails it (``identity_mismatch``).
+  asked for; a single non-matching sample fails it (``identity_mismatch``). A frame the worker could
+  not embed is reported with ``embedding_failed`` (the session asks again), not as a non-match.
 * ``mirrored`` is the PREVIEW's mirroring: it only sets ``status.arrow``. Detection uses the camera
   image, which is not mirrored, so turn_left is always the applicant's own left. Pass
   ``frames_mirrored=True`` only when the observations come from flipped frames.

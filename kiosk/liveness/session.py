@@ -148,6 +148,14 @@ class LivenessSession:
                 return
         log.warning("ignoring a match sample for a frame that was not requested (t=%.3f)", timestamp_s)
 
+    def embedding_failed(self, timestamp_s: float) -> None:
+        """The engine could not embed the requested frame (no face found by the embedder, worker
+        error): forget that request so the session asks again on a later frame. Not a mismatch."""
+        before = len(self._pending)
+        self._pending = [p for p in self._pending if abs(p - timestamp_s) > SAMPLE_MATCH_TOL_S]
+        if len(self._pending) < before:
+            self._last_request = None
+
     def update(self, obs: FrameObservation, rgb: np.ndarray | None = None) -> LivenessStatus:
         """Process one frame (timestamps must not go back) and return the status."""
         t = obs.timestamp_s

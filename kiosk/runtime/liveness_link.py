@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from typing import Any
 
 import numpy as np
@@ -15,20 +16,23 @@ class LivenessLink:
 
     def __init__(self, session: Any) -> None:
         self.session = session
+        self._lock = threading.Lock()  # frames arrive on the perception thread, samples on the main loop
 
     @property
     def challenge_names(self) -> list[str]:
         return list(self.session.challenge_names)
 
     def update(self, obs: Any, rgb: np.ndarray | None = None) -> ev.LivenessUpdate:
-        st = self.session.update(obs, rgb)
+        with self._lock:
+            st = self.session.update(obs, rgb)
         detail: dict[str, Any] = {
             "current_index": st.challenge_index + (1 if st.challenge is not None else 0),
             "total": st.challenges_total,
             "current_count": st.challenge.count if st.challenge is not None else None,
         }
         if st.finished:
-            detail = {**_record_safe(self.session.detail()), **detail}
+            with self._lock:
+                detail = {**_record_safe(self.session.detail()), **detail}
         return ev.LivenessUpdate(
             timestamp_s=st.timestamp_s,
             phase=st.phase,
@@ -42,7 +46,8 @@ class LivenessLink:
         )
 
     def add_match_sample(self, timestamp_s: float, matched: bool, distance: float) -> None:
-        self.session.add_match_sample(timestamp_s, matched, distance)
+        with self._lock:
+            self.session.add_match_sample(timestamp_s, matched, distance)
 
 
 def _record_safe(d: dict[str, Any]) -> dict[str, Any]:

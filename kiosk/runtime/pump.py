@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +19,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Perceived:
+    """A frame, its landmarks, and what the per-frame analysis hook made of it (engine events, hints)."""
+
     frame: Frame
     obs: FrameObservation
+    results: tuple[Any, ...] = ()
+
+
+# Per-frame analysis that must not run on the UI thread (document outline, liveness signals).
+FrameHook = Callable[[Frame, FrameObservation], list[Any]]
 
 
 @dataclass(frozen=True)
@@ -59,9 +67,11 @@ class PerceptionPump:
         threaded: bool,
         read_timeout_s: float = 0.05,
         max_pending: int = 2,
+        hook: FrameHook | None = None,
     ) -> None:
         self.source = source
         self.landmarker = landmarker
+        self.hook = hook
         self.threaded = threaded
         self.read_timeout_s = read_timeout_s
         self._q: queue.Queue[Item] = queue.Queue(maxsize=max_pending + 4)
@@ -95,7 +105,8 @@ class PerceptionPump:
             self._put(SourceBack())
         obs = self.landmarker.detect_video(frame.rgb, frame.timestamp_s)
         self.frames_seen += 1
-        return Perceived(frame, obs)
+        results = tuple(self.hook(frame, obs)) if self.hook is not None else ()
+        return Perceived(frame, obs, results)
 
     def _put(self, item: Item) -> None:
         if not self.threaded:
