@@ -190,3 +190,23 @@ def test_shipped_photo_applicant_is_rejected_without_any_data(tmp_path: Path, mo
     (rec,) = app.records
     assert rec["decision"] in ("rejected", "aborted"), rec
     assert rec["decision"] == "rejected", f"the photo should reach liveness and fail there: {rec['reasons']}"
+
+
+def test_live_pace_session_with_camera_auto_capture(data_dir: Path, krzysiek: Path, tmp_path: Path) -> None:
+    """As on the appliance: frames paced in real time, landmarks on the perception thread, embeddings on
+    the worker, and the ID card held up to the camera and auto-captured (no upload)."""
+    from kiosk.app import KioskApp, RunOptions
+
+    cfg = make_cfg(tmp_path)
+    opts = RunOptions(source=f"actor:{krzysiek}", headless=True, sessions=1, seed=11, realtime=True,
+                      events_path=str(tmp_path / "events.jsonl"), max_wall_s=120)
+    app = KioskApp(cfg, opts)
+    try:
+        app.build()
+        assert app.pump is not None and app.pump.threaded
+        app.run()
+    finally:
+        app.close()
+    (rec,) = app.records
+    assert rec["document"]["source"] == "camera"
+    assert rec["decision"] == "approved", rec["reasons"]
