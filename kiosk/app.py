@@ -351,6 +351,9 @@ class KioskApp:
             self.events.write(
                 "challenges", now, session_id=self.ctx.session_id, challenges=self.liveness.challenge_names
             )
+        elif isinstance(effect, fx.RetryMatchSample):
+            if self.liveness is not None:
+                self.liveness.embedding_failed(effect.timestamp_s)
         elif isinstance(effect, fx.ForwardMatchSample):
             if self.liveness is not None:
                 self.liveness.add_match_sample(effect.timestamp_s, effect.matched, effect.distance)
@@ -384,7 +387,8 @@ class KioskApp:
 
         def job() -> Any:
             if chosen is None or chosen.obs.face_count != 1:
-                return ev.MatchFailed(purpose, "no_single_face", "no single face in the chosen frame")
+                t = chosen.frame.timestamp_s if chosen is not None else None
+                return ev.MatchFailed(purpose, "no_single_face", "no single face in the chosen frame", t)
             if scratch.id_embedding is None:
                 return ev.MatchFailed(purpose, "no_document", "no document portrait enrolled")
             dec = matcher.compare_live(chosen.frame.rgb, chosen.obs.faces[0], scratch.id_embedding)

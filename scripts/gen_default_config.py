@@ -76,8 +76,10 @@ def render() -> str:
             doc = (type(value).__doc__ or "").strip().splitlines()
             title = field.description or (doc[0] if doc else name)
             if name == "camera":
-                title = ("Camera source, picked by `type`: opencv (USB/laptop webcam), picamera2 (Raspberry Pi), "
-                         "gst (Jetson GStreamer), file, dir, actor (simulated applicant)")
+                title = (
+                    "Camera source, picked by `type`: opencv (USB/laptop webcam), picamera2 (Raspberry Pi), "
+                    "gst (Jetson GStreamer), file, dir, actor (simulated applicant)"
+                )
             out.append(f"# {title}")
             out.append(f"{name}:")
             _emit(value, 1, out)

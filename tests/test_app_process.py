@@ -51,17 +51,40 @@ def test_service_lifecycle_ready_watchdog_reload_stop(tmp_path: Path, notify) ->
     sock, sock_path = notify
     cfg_path = tmp_path / "kiosk.yaml"
     cfg_path.write_text(CFG.format(lang="en", data=tmp_path / "data"))
-    keygen = subprocess.run([sys.executable, "-m", "kiosk", "audit", "keygen", "--config", str(cfg_path)],
-                            capture_output=True, text=True, check=False)
+    keygen = subprocess.run(
+        [sys.executable, "-m", "kiosk", "audit", "keygen", "--config", str(cfg_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert keygen.returncode == 0, keygen.stderr
     events = tmp_path / "events.jsonl"
-    env = {**os.environ, "NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "1000000",
-           "WATCHDOG_PID": "", "SDL_VIDEODRIVER": "dummy", "EKYC_DATA_DIR": str(tmp_path / "no-data")}
+    env = {
+        **os.environ,
+        "NOTIFY_SOCKET": str(sock_path),
+        "WATCHDOG_USEC": "1000000",
+        "WATCHDOG_PID": "",
+        "SDL_VIDEODRIVER": "dummy",
+        "EKYC_DATA_DIR": str(tmp_path / "no-data"),
+    }
     # Not headless: the (dummy) screen waits on the attract scene for a touch that never comes.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kiosk", "run", "--config", str(cfg_path), "--source", "actor:astronaut",
-         "--events", str(events)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "kiosk",
+            "run",
+            "--config",
+            str(cfg_path),
+            "--source",
+            "actor:astronaut",
+            "--events",
+            str(events),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         got: list[str] = []
@@ -77,8 +100,11 @@ def test_service_lifecycle_ready_watchdog_reload_stop(tmp_path: Path, notify) ->
 
         cfg_path.write_text("language: vi\nsession:\n  retries: 99\n")
         proc.send_signal(signal.SIGHUP)
-        bad = _wait_for(lambda: [e for e in _events(events) if e["event"] == "config_reload_rejected"], 20,
-                        "rejected reload")
+        bad = _wait_for(
+            lambda: [e for e in _events(events) if e["event"] == "config_reload_rejected"],
+            20,
+            "rejected reload",
+        )
         assert "session.retries" in bad[0]["error"] and "line 3" in bad[0]["error"]
 
         proc.send_signal(signal.SIGTERM)
@@ -106,9 +132,26 @@ def test_tampered_model_refuses_to_start(tmp_path: Path, repo_dir: Path) -> None
     cfg_path = tmp_path / "kiosk.yaml"
     cfg_path.write_text(CFG.format(lang="en", data=tmp_path / "data"))
     env = {**os.environ, "EKYC_MODELS_DIR": str(models), "SDL_VIDEODRIVER": "dummy"}
-    r = subprocess.run([sys.executable, "-m", "kiosk", "run", "--config", str(cfg_path), "--headless",
-                        "--source", "actor:astronaut", "--sessions", "1"],
-                       env=env, capture_output=True, text=True, timeout=120, check=False)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kiosk",
+            "run",
+            "--config",
+            str(cfg_path),
+            "--headless",
+            "--source",
+            "actor:astronaut",
+            "--sessions",
+            "1",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert r.returncode == 1
     assert "face_embedder_int8 failed its integrity check" in r.stderr
     assert "Traceback" not in r.stderr
@@ -119,10 +162,31 @@ def test_run_command_writes_events_and_screenshots(tmp_path: Path) -> None:
     cfg_path.write_text(CFG.format(lang="en", data=tmp_path / "data"))
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "EKYC_DATA_DIR": str(tmp_path / "no-data")}
     r = subprocess.run(
-        [sys.executable, "-m", "kiosk", "run", "--config", str(cfg_path), "--headless", "--source",
-         "actor:astronaut", "--sessions", "1", "--seed", "3", "--fast", "--events", str(tmp_path / "ev.jsonl"),
-         "--screenshots", str(tmp_path / "shots")],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "kiosk",
+            "run",
+            "--config",
+            str(cfg_path),
+            "--headless",
+            "--source",
+            "actor:astronaut",
+            "--sessions",
+            "1",
+            "--seed",
+            "3",
+            "--fast",
+            "--events",
+            str(tmp_path / "ev.jsonl"),
+            "--screenshots",
+            str(tmp_path / "shots"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert r.returncode == 0, r.stderr[-2000:]
     summary = json.loads(r.stdout.strip().splitlines()[-1])
@@ -131,8 +195,18 @@ def test_run_command_writes_events_and_screenshots(tmp_path: Path) -> None:
     kinds = [e["event"] for e in evs]
     assert kinds[0] == "kiosk_started" and "session_started" in kinds and kinds[-1] == "decision"
     decision = evs[-1]
-    for key in ("session_id", "decision", "reasons", "document", "match", "liveness", "timings", "models",
-                "config_sha256", "record_id"):
+    for key in (
+        "session_id",
+        "decision",
+        "reasons",
+        "document",
+        "match",
+        "liveness",
+        "timings",
+        "models",
+        "config_sha256",
+        "record_id",
+    ):
         assert key in decision
     assert not any(isinstance(v, str) and len(v) > 2000 for v in decision.values())
     assert len(list((tmp_path / "shots").glob("*.png"))) >= 4

@@ -198,8 +198,15 @@ def test_live_pace_session_with_camera_auto_capture(data_dir: Path, krzysiek: Pa
     from kiosk.app import KioskApp, RunOptions
 
     cfg = make_cfg(tmp_path)
-    opts = RunOptions(source=f"actor:{krzysiek}", headless=True, sessions=1, seed=11, realtime=True,
-                      events_path=str(tmp_path / "events.jsonl"), max_wall_s=120)
+    opts = RunOptions(
+        source=f"actor:{krzysiek}",
+        headless=True,
+        sessions=1,
+        seed=11,
+        realtime=True,
+        events_path=str(tmp_path / "events.jsonl"),
+        max_wall_s=120,
+    )
     app = KioskApp(cfg, opts)
     try:
         app.build()

@@ -248,3 +248,31 @@ def test_step_is_pure() -> None:
     a = step(State.ATTRACT, ctx, START, 1.0, CFG)
     b = step(State.ATTRACT, ctx, START, 1.0, CFG)
     assert a == b and ctx == Context()
+
+
+def test_unembeddable_sample_is_retried_not_counted_as_a_mismatch() -> None:
+    evs = [
+        *to_face_capture(),
+        (3.0, good_face(3.0)),
+        (3.6, good_face(3.6)),
+        (3.7, ev.MatchResult("capture", 3.6, 0.3, 0.5, True)),
+        (4.0, ev.LivenessUpdate(4.0, "active", challenge="smile", embed_request=True)),
+        (4.1, ev.MatchFailed("reembed", "no_single_face", "x", 4.0)),
+    ]
+    state, _ctx, effects, _ = run(evs)
+    assert state is State.CHALLENGES
+    assert fx.RetryMatchSample(4.0) in effects
+    assert not any(isinstance(e, fx.ForwardMatchSample) for e in effects)
+
+
+def test_reembed_mismatch_is_forwarded_to_the_liveness_session() -> None:
+    evs = [
+        *to_face_capture(),
+        (3.0, good_face(3.0)),
+        (3.6, good_face(3.6)),
+        (3.7, ev.MatchResult("capture", 3.6, 0.3, 0.5, True)),
+        (4.1, ev.MatchResult("reembed", 4.0, 0.9, 0.5, False)),
+    ]
+    _state, ctx, effects, _ = run(evs)
+    assert fx.ForwardMatchSample(4.0, False, 0.9) in effects
+    assert ctx.match is not None and ctx.match["samples"][-1]["matched"] is False

@@ -119,8 +119,19 @@ def test_every_hint_code_the_kiosk_can_show_has_a_string() -> None:
     from kiosk.document.autocapture import CaptureHint
     from kiosk.liveness.types import Hint
 
-    gate_hints = {"face_not_found", "one_person_only", "look_at_camera", "move_closer", "move_back", "too_dark",
-                  "too_bright", "too_blurry", "hold_still", "camera_unavailable", "face_mismatch"}
+    gate_hints = {
+        "face_not_found",
+        "one_person_only",
+        "look_at_camera",
+        "move_closer",
+        "move_back",
+        "too_dark",
+        "too_bright",
+        "too_blurry",
+        "hold_still",
+        "camera_unavailable",
+        "face_mismatch",
+    }
     codes = {h.value for h in Hint} | {h.value for h in CaptureHint} | gate_hints
     for lang in ("en", "vi"):
         strings = load_strings(lang)

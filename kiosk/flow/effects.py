@@ -48,6 +48,13 @@ class ForwardMatchSample:
 
 
 @dataclass(frozen=True)
+class RetryMatchSample:
+    """The frame asked for could not be embedded (no single clear face): the liveness session asks again."""
+
+    timestamp_s: float
+
+
+@dataclass(frozen=True)
 class WriteRecord:
     """Write the decision record durably before the result is shown."""
 
@@ -68,6 +75,7 @@ Effect = (
     | EmbedLiveFace
     | StartLiveness
     | ForwardMatchSample
+    | RetryMatchSample
     | WriteRecord
     | EndSession
 )

@@ -284,7 +284,10 @@ def _challenges(ctx: Context, event: ev.Event, now: float, cfg: Any) -> Transiti
             match=match,
         )
     if isinstance(event, ev.MatchFailed) and event.purpose == "reembed":
-        return _stay(State.CHALLENGES, ctx, fx.ForwardMatchSample(now, False, float("inf")))
+        # Not a mismatch: that frame had no single usable face. Continuity checks catch a second person;
+        # the session asks for another sample, and passes only with enough matched ones.
+        t = event.timestamp_s if event.timestamp_s is not None else now
+        return _stay(State.CHALLENGES, ctx, fx.RetryMatchSample(t))
     if isinstance(event, ev.LivenessUpdate):
         ctx = ctx.evolve(
             challenge=event.challenge,

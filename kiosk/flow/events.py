@@ -82,6 +82,7 @@ class MatchFailed:
     purpose: str
     code: str
     message: str
+    timestamp_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ def face_quality(rgb: np.ndarray, box: tuple[float, float, float, float]) -> Qua
     h_img, w_img = rgb.shape[:2]
     x, y, w, h = box
     x0, y0 = max(0, int(x)), max(0, int(y))
-    x1, y1 = min(w_img, int(round(x + w))), min(h_img, int(round(y + h)))
+    x1, y1 = min(w_img, round(x + w)), min(h_img, round(y + h))
     face_px = float(min(w, h))
     if x1 - x0 < 4 or y1 - y0 < 4:
         return Quality(face_px=face_px, sharpness=0.0, brightness=0.0, contrast=0.0)
@@ -26,7 +26,7 @@ def face_quality(rgb: np.ndarray, box: tuple[float, float, float, float]) -> Qua
     grey = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
     scale = 112.0 / grey.shape[0]
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    grey = cv2.resize(grey, (max(4, int(round(grey.shape[1] * scale))), 112), interpolation=interp)
+    grey = cv2.resize(grey, (max(4, round(grey.shape[1] * scale)), 112), interpolation=interp)
     sharp = float(cv2.Laplacian(grey, cv2.CV_64F).var())
     return Quality(
         face_px=face_px,

@@ -2,8 +2,8 @@
 
 Coordinates are image pixels of the frame the observation came from (x right, y down), unless a
 field says otherwise. Angles are degrees. Head pose follows MediaPipe's facial transformation
-matrix: ``yaw_deg`` > 0 when the nose points to the image's left... see ``pose_from_matrix``
-for the exact convention; detectors translate image directions into the applicant's own.
+matrix: ``yaw_deg`` > 0 when the nose points to the image's RIGHT edge (see ``pose_from_matrix`` for all
+three signs); the liveness detectors translate image directions into the applicant's own.
 """
 
 from __future__ import annotations

@@ -45,6 +45,10 @@ class LivenessLink:
             detail=detail,
         )
 
+    def embedding_failed(self, timestamp_s: float) -> None:
+        with self._lock:
+            self.session.embedding_failed(timestamp_s)
+
     def add_match_sample(self, timestamp_s: float, matched: bool, distance: float) -> None:
         with self._lock:
             self.session.add_match_sample(timestamp_s, matched, distance)
