@@ -141,6 +141,7 @@ def render_text(rep: dict[str, Any]) -> str:
 
 def soak_lines(s: dict[str, Any]) -> list[str]:
     start, end = s.get("start") or {}, s.get("end") or {}
+    floor = s.get("rss_floor_mb") or (start.get("rss_mb"), None, end.get("rss_mb"))
     g = s["growth"]
 
     def pct(v: float | None) -> str:
@@ -151,10 +152,11 @@ def soak_lines(s: dict[str, Any]) -> list[str]:
         " in one process,"
         f" {s['wall_s']:.0f} s wall for {s['simulated_s']:.0f} simulated s",
         f"  after session 1 -> after session {end.get('sessions_done')}:"
-        f" RSS {start.get('rss_mb')} -> {end.get('rss_mb')} MiB ({pct(g['rss_mb'])}),"
+        f" RSS {start.get('rss_mb')} -> {end.get('rss_mb')} MiB, floor {floor[0]} -> {floor[2]} MiB"
+        f" ({pct(g['rss_mb'])}),"
         f" fds {start.get('fds')} -> {end.get('fds')} ({pct(g['fds'])}),"
         f" threads {start.get('threads')} -> {end.get('threads')} ({pct(g['threads'])})",
-        f"  RSS over the second half (session {s['sessions_done'] // 2 + 1} on):"
+        f"  RSS floor over the second half:"
         f" {pct(s.get('second_half_rss_growth'))}; process peak {s['peak_rss_mb']} MiB",
         "  decisions: " + ", ".join(f"{k} {v}" for k, v in sorted(s["decisions"].items())),
     ]

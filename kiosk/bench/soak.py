@@ -4,8 +4,9 @@ The applicant is the bench applicant (krzysiek with his uploaded ID image when t
 the app draws a new seed for every session from the base seed, so the challenge sets vary. After every
 session the process's resident memory, open file descriptors and native threads are read; the first
 reading (after session 1: models loaded, caches warm) is the start, the last is the end, and growth of any
-of them beyond :data:`MAX_GROWTH` fails the soak. Every session of a bona fide applicant that did not end
-``approved`` is listed with its reasons.
+of them beyond :data:`MAX_GROWTH` fails the soak. For memory the start and end are the floors of the first
+and last few readings (:func:`rss_floors`), since a single reading swings with what the allocator holds.
+Every session of a bona fide applicant that did not end ``approved`` is listed with its reasons.
 """
 
 from __future__ import annotations
@@ -57,8 +58,10 @@ def _challenges(rec: dict[str, Any]) -> list[str]:
 @dataclass(frozen=True)
 class SoakResult:
     """``sessions_requested`` vs ``sessions_done`` (fewer when ``max_wall_s`` ran out); ``start``/``end``:
-    readings after the first and the last session; ``growth``: relative change per figure (start to end);
-    ``second_half_rss_growth``: RSS change from the middle session to the end (levelling off or not);
+    readings after the first and the last session; ``rss_floor_mb``: RSS floors of the first, middle and
+    last windows of readings (see :func:`rss_floors`); ``growth``: relative change per figure, RSS from the
+    first floor to the last, descriptors and threads from the start reading to the end one;
+    ``second_half_rss_growth``: middle floor to last floor (levelling off or not);
     ``leaks``: figures that grew beyond :data:`MAX_GROWTH`; ``failures``: sessions not approved."""
 
     applicant: str
@@ -69,6 +72,7 @@ class SoakResult:
     start: ProcSample | None
     end: ProcSample | None
     peak_rss_mb: float
+    rss_floor_mb: tuple[float, float, float] | None
     growth: dict[str, float | None]
     second_half_rss_growth: float | None
     leaks: list[str]
@@ -96,6 +100,21 @@ def _growth(a: float | None, b: float | None) -> float | None:
     if a is None or b is None or a <= 0:
         return None
     return round((b - a) / a, 4)
+
+
+def rss_floors(readings: list[ProcSample]) -> tuple[float, float, float] | None:
+    """Lowest RSS among the first, the middle and the last ``k`` readings (``k`` = a fifth of them, 1 to 10).
+
+    RSS read at a session's end jumps by up to ~70 MiB from one session to the next: frames and chips just
+    freed are often still held by the allocator. Those jumps are transient and only ever upward, so the
+    floor of a window is the process's steady size, and a leak shows as a rising floor.
+    """
+    if not readings:
+        return None
+    k = max(1, min(10, len(readings) // 5))
+    m = max(0, len(readings) // 2 - k // 2)
+    first, middle, last = readings[:k], readings[m : m + k], readings[-k:]
+    return (min(r.rss_mb for r in first), min(r.rss_mb for r in middle), min(r.rss_mb for r in last))
 
 
 def run_soak(
@@ -160,15 +179,15 @@ def run_soak(
             failures.append(SoakFailure(i, rec.get("seed"), rec.get("decision"), reasons, _challenges(rec)))
     start = readings[0] if readings else None
     end = readings[-1] if readings else None
-    mid = readings[len(readings) // 2] if readings else None
+    floors = rss_floors(readings)
     growth = {
-        "rss_mb": _growth(start.rss_mb, end.rss_mb) if start and end else None,
+        "rss_mb": _growth(floors[0], floors[2]) if floors else None,
         "fds": _growth(start.fds, end.fds) if start and end else None,
         "threads": _growth(start.threads, end.threads) if start and end else None,
     }
     leaks = [k for k, g in growth.items() if g is not None and g > MAX_GROWTH]
-    # not judged: whether memory still grows over the second half or has levelled off
-    second_half_rss = _growth(mid.rss_mb, end.rss_mb) if mid and end and mid is not end else None
+    # not judged: whether the floor still rises over the second half or has levelled off
+    second_half_rss = _growth(floors[1], floors[2]) if floors else None
     notes: list[str] = []
     if len(records) < sessions:
         notes.append(f"stopped after {len(records)} of {sessions} sessions (wall-time limit {max_wall_s} s)")
@@ -185,6 +204,7 @@ def run_soak(
         start=start,
         end=end,
         peak_rss_mb=peak_rss_mb(),
+        rss_floor_mb=floors,
         growth=growth,
         second_half_rss_growth=second_half_rss,
         leaks=leaks,
