@@ -289,7 +289,9 @@ class KioskApp:
     def _perception_events(self) -> list[Any]:
         assert self.pump is not None
         out: list[Any] = []
-        for item in self.pump.poll():
+        items = self.pump.poll()
+        got_frame = any(isinstance(i, Perceived) for i in items)
+        for item in items:
             if isinstance(item, SourceLost):
                 out.append(ev.CameraLost(item.message))
             elif isinstance(item, SourceBack):
@@ -302,6 +304,9 @@ class KioskApp:
                     self._clock.set(item.frame.timestamp_s)
                 self._last_perceived = item
                 out.extend(self._on_frame(item))
+        if self._sim and isinstance(self._clock, FakeClock) and not got_frame:
+            # No frame (a simulated outage): simulated time still passes, so timeouts and reopening run.
+            self._clock.advance(0.05)
         return out
 
     def _analyse(self, frame: Any, obs: Any) -> list[Any]:

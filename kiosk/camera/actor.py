@@ -376,12 +376,19 @@ class ActorSource(SourceBase):
                 self._resp = None
                 continue
             p = self._pending
-            if p is not None and s >= p.due_s and self._mode is not ActorMode.RESPONSE:
+            # A person back from one action rests a moment before the next (the kiosk, rightly, only
+            # counts a response that starts from a neutral face).
+            rest = self._sc.behaviour.rest_s if p is not None and p.performed != PROMPT_DOCUMENT else 0.0
+            if (
+                p is not None
+                and s >= max(p.due_s, self._free_since + rest)
+                and self._mode is not ActorMode.RESPONSE
+            ):
                 self._pending = None
                 if p.performed == PROMPT_DOCUMENT:
                     self._mode = ActorMode.DOCUMENT
                 else:
-                    start = max(p.due_s, self._free_since)
+                    start = max(p.due_s, self._free_since + rest)
                     self._mode = ActorMode.RESPONSE
                     self._resp = _Response(p.asked, p.performed, start, perf.duration(p.performed))
                 continue

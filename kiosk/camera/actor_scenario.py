@@ -134,6 +134,9 @@ class Behaviour(Section):
     )
     delay_s: float = Field(0.6, ge=0, le=10, description="Reaction time after a prompt (s)")
     delay_jitter_s: float = Field(0.2, ge=0, le=5, description="Uniform extra reaction time 0..this (s)")
+    rest_s: float = Field(
+        0.8, ge=0, le=10, description="A person rests this long in neutral between two actions (s)"
+    )
     wrong_response: dict[ChallengeName, ChallengeName] = Field(
         default_factory=dict, description="Asked X, perform Y instead (e.g. turn_left: turn_right)"
     )

@@ -54,6 +54,14 @@ class Thresholds(Section):
 
 class ContinuityConfig(Section):
     max_track_gap_s: float = Field(0.5, ge=0, le=10, description="Face may be lost at most this long (s)")
+    reembed_max_angle_deg: float = Field(
+        20.0,
+        ge=5,
+        le=90,
+        description="Re-embed only near-frontal frames: |yaw| and |pitch| at most this (deg); the ID "
+        "portrait "
+        "is frontal and a turned face embeds poorly",
+    )
     max_turned_gap_s: float = Field(
         2.5,
         ge=0,

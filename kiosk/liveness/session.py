@@ -289,6 +289,10 @@ class LivenessSession:
         self._pending = [p for p in self._pending if t - p <= stale]
         if obs.face_count != 1:
             return False
+        pose = obs.faces[0].pose
+        lim = self.cfg.continuity.reembed_max_angle_deg
+        if pose is None or abs(pose.yaw_deg) > lim or abs(pose.pitch_deg) > lim:
+            return False  # wait for a near-frontal frame; continuity keeps tracking the face meanwhile
         need_more = self._index < len(self.challenges) or len(self._matched) + len(self._pending) < (
             self.cfg.continuity.min_reembed_samples
         )
