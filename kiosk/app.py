@@ -194,7 +194,6 @@ class KioskApp:
         self._render()  # the attract screen, before anything happens
         while not self.stop_requested:
             loop_start = time.monotonic()
-            now = self.clock.now()
             pending: list[Any] = []
             self._apply_reload()
             pending.extend(self._ui_events())
@@ -222,7 +221,6 @@ class KioskApp:
                 spare = frame_period - (time.monotonic() - loop_start)
                 if spare > 0:
                     time.sleep(min(spare, 0.02))
-            del now
         return 0
 
     def _should_stop(self) -> bool:

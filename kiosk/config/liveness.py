@@ -59,8 +59,7 @@ class ContinuityConfig(Section):
         ge=5,
         le=90,
         description="Re-embed only near-frontal frames: |yaw| and |pitch| at most this (deg); the ID "
-        "portrait "
-        "is frontal and a turned face embeds poorly",
+        "portrait is frontal and a turned face embeds poorly",
     )
     max_turned_gap_s: float = Field(
         2.5,
