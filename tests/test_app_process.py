@@ -37,6 +37,15 @@ def _wait_for(pred, timeout_s: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _run_headless(
+    cfg_path: Path, env: dict[str, str], *extra: str, timeout_s: float
+) -> subprocess.CompletedProcess:
+    """``ekyc-kiosk run --headless`` with the astronaut actor for one session, to completion."""
+    cmd = [sys.executable, "-m", "kiosk", "run", "--config", str(cfg_path), "--headless"]
+    cmd += ["--source", "actor:astronaut", "--sessions", "1", *extra]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout_s, check=False)
+
+
 @pytest.fixture
 def notify(tmp_path: Path):
     path = tmp_path / "notify.sock"
@@ -132,26 +141,7 @@ def test_tampered_model_refuses_to_start(tmp_path: Path, repo_dir: Path) -> None
     cfg_path = tmp_path / "kiosk.yaml"
     cfg_path.write_text(CFG.format(lang="en", data=tmp_path / "data"))
     env = {**os.environ, "EKYC_MODELS_DIR": str(models), "SDL_VIDEODRIVER": "dummy"}
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kiosk",
-            "run",
-            "--config",
-            str(cfg_path),
-            "--headless",
-            "--source",
-            "actor:astronaut",
-            "--sessions",
-            "1",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    r = _run_headless(cfg_path, env, timeout_s=120)
     assert r.returncode == 1
     assert "face_embedder_int8 failed its integrity check" in r.stderr
     assert "Traceback" not in r.stderr
@@ -161,32 +151,17 @@ def test_run_command_writes_events_and_screenshots(tmp_path: Path) -> None:
     cfg_path = tmp_path / "kiosk.yaml"
     cfg_path.write_text(CFG.format(lang="en", data=tmp_path / "data"))
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "EKYC_DATA_DIR": str(tmp_path / "no-data")}
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kiosk",
-            "run",
-            "--config",
-            str(cfg_path),
-            "--headless",
-            "--source",
-            "actor:astronaut",
-            "--sessions",
-            "1",
-            "--seed",
-            "3",
-            "--fast",
-            "--events",
-            str(tmp_path / "ev.jsonl"),
-            "--screenshots",
-            str(tmp_path / "shots"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    r = _run_headless(
+        cfg_path,
+        env,
+        "--seed",
+        "3",
+        "--fast",
+        "--events",
+        str(tmp_path / "ev.jsonl"),
+        "--screenshots",
+        str(tmp_path / "shots"),
+        timeout_s=300,
     )
     assert r.returncode == 0, r.stderr[-2000:]
     summary = json.loads(r.stdout.strip().splitlines()[-1])

@@ -101,3 +101,28 @@ def test_sideways_picture(data_dir: Path, detector: StillFaceDetector) -> None:
     nx, ny = upright.landmarks[1, :2]
     expect = np.array([ny, rgb.shape[1] - 1 - nx])
     assert np.linalg.norm(faces[0].landmarks[1, :2] - expect) < 0.15 * upright.box[2]
+
+
+def test_relative_floor_still_finds_a_second_person(data_dir: Path) -> None:
+    """The selfie detector's floor (0.8 x sqrt(0.1) of the main face's side) never spends more
+    landmarker calls, and still finds a second person big enough to make the selfie unusable."""
+    from kiosk.config.schema import KioskConfig
+    from kiosk.errors import InputError
+    from kiosk.perception.verifier import FaceVerifier
+
+    a, b = (load_image(f, **LIMITS) for f in _lfw(data_dir, 2))
+    rng = np.random.default_rng(5)
+    canvas = np.clip(128 + rng.normal(0, 6, (1000, 1400, 3)), 0, 255).astype(np.uint8)
+    big = cv2.resize(a, None, fx=2.4, fy=2.4, interpolation=cv2.INTER_CUBIC)  # face ~240 px
+    small = cv2.resize(b, None, fx=0.8, fy=0.8, interpolation=cv2.INTER_AREA)  # face ~80 px
+    canvas[150 : 150 + big.shape[0], 60 : 60 + big.shape[1]] = big
+    canvas[700 : 700 + small.shape[0], 1150 : 1150 + small.shape[1]] = small
+    with FaceVerifier(KioskConfig.model_validate({})) as v, StillFaceDetector() as full:
+        faces = v.detector.detect(canvas)
+        reference = full.detect(canvas)
+        assert len(reference) == 2 and len(faces) == 2
+        assert v.detector.calls <= full.calls
+        assert faces[1].area / faces[0].area > 0.1
+        with pytest.raises(InputError) as err:
+            v.select_selfie_face(faces)
+        assert err.value.code == "several_faces"

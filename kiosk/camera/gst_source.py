@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from kiosk.camera.frame import Frame
-from kiosk.camera.grabber import LatestFrameGrabber
-from kiosk.camera.opencv_source import start_capture
-from kiosk.camera.source import DEFAULT_READ_TIMEOUT_S, SourceBase, SourceInfo
+from kiosk.camera.opencv_source import CaptureSource
 from kiosk.clock import Clock
 from kiosk.config.camera import GstCamera
 from kiosk.errors import CameraError, CameraLost
@@ -32,20 +29,13 @@ def opencv_has_gstreamer() -> bool:
         return any(line.strip().startswith("GStreamer:") and "YES" in line for line in info.splitlines())
 
 
-class GstSource(SourceBase):
+class GstSource(CaptureSource):
     """A live GStreamer pipeline read through OpenCV."""
 
     def __init__(self, cfg: GstCamera, clock: Clock) -> None:
         self._cfg = cfg
-        self._clock = clock
-        self._grabber: LatestFrameGrabber | None = None
         head = cfg.pipeline.split("!", 1)[0].strip()
-        self._name = f"gst:{head}"
-        self._info = SourceInfo(self._name, cfg.width_px, cfg.height_px, cfg.fps, is_live=True)
-
-    @property
-    def info(self) -> SourceInfo:
-        return self._info
+        super().__init__(f"gst:{head}", cfg.width_px, cfg.height_px, cfg.fps, clock)
 
     def open(self) -> None:
         import cv2
@@ -67,20 +57,4 @@ class GstSource(SourceBase):
         if not cap.isOpened():
             cap.release()
             raise CameraLost(f"cannot start GStreamer pipeline {self._cfg.pipeline!r} (camera absent/busy)")
-        self._grabber, w, h = start_capture(
-            cap, self._name, self._clock, self._cfg.frame_timeout_s, driver_timestamps=False
-        )
-        self._info = SourceInfo(self._name, w, h, self._cfg.fps, is_live=True)
-        self._is_open = True
-        log.info("opened %s at %dx%d", self._name, w, h)
-
-    def read(self, timeout_s: float = DEFAULT_READ_TIMEOUT_S) -> Frame | None:
-        if self._grabber is None:
-            raise CameraError(f"{self._name}: read() before open() or after close()")
-        return self._grabber.read(timeout_s)
-
-    def close(self) -> None:
-        grabber, self._grabber = self._grabber, None
-        self._is_open = False
-        if grabber is not None:
-            grabber.stop()
+        self._start(cap, self._cfg.fps, self._cfg.frame_timeout_s, driver_timestamps=False)

@@ -55,20 +55,46 @@ def start_capture(
     return grabber, width, height
 
 
-class OpenCVSource(SourceBase):
-    """A V4L2 camera (or a device node / video file named by ``device_path``)."""
+class CaptureSource(SourceBase):
+    """A live ``cv2.VideoCapture`` read by a :class:`LatestFrameGrabber` thread; subclasses open it."""
 
-    def __init__(self, cfg: OpenCVCamera, clock: Clock) -> None:
-        self._cfg = cfg
+    def __init__(self, name: str, width_px: int, height_px: int, fps: float, clock: Clock) -> None:
         self._clock = clock
         self._grabber: LatestFrameGrabber | None = None
-        target = cfg.device_path if cfg.device_path else f"/dev/video{cfg.device}"
-        self._name = f"opencv:{target}"
-        self._info = SourceInfo(self._name, cfg.width_px, cfg.height_px, cfg.fps, is_live=True)
+        self._name = name
+        self._info = SourceInfo(name, width_px, height_px, fps, is_live=True)
 
     @property
     def info(self) -> SourceInfo:
         return self._info
+
+    def _start(self, cap: Any, fps: float, frame_timeout_s: float, *, driver_timestamps: bool) -> None:
+        self._grabber, w, h = start_capture(
+            cap, self._name, self._clock, frame_timeout_s, driver_timestamps=driver_timestamps
+        )
+        self._info = SourceInfo(self._name, w, h, fps, is_live=True)
+        self._is_open = True
+        log.info("opened %s at %dx%d, %.1f fps", self._name, w, h, fps)
+
+    def read(self, timeout_s: float = DEFAULT_READ_TIMEOUT_S) -> Frame | None:
+        if self._grabber is None:
+            raise CameraError(f"{self._name}: read() before open() or after close()")
+        return self._grabber.read(timeout_s)
+
+    def close(self) -> None:
+        grabber, self._grabber = self._grabber, None
+        self._is_open = False
+        if grabber is not None:
+            grabber.stop()
+
+
+class OpenCVSource(CaptureSource):
+    """A V4L2 camera (or a device node / video file named by ``device_path``)."""
+
+    def __init__(self, cfg: OpenCVCamera, clock: Clock) -> None:
+        self._cfg = cfg
+        target = cfg.device_path if cfg.device_path else f"/dev/video{cfg.device}"
+        super().__init__(f"opencv:{target}", cfg.width_px, cfg.height_px, cfg.fps, clock)
 
     def open(self) -> None:
         import cv2
@@ -97,20 +123,4 @@ class OpenCVSource(SourceBase):
             cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
         # Ask the driver before the capture thread owns ``cap``.
         fps = cfg.fps if is_file else (float(cap.get(cv2.CAP_PROP_FPS)) or cfg.fps)
-        self._grabber, w, h = start_capture(
-            cap, self._name, self._clock, cfg.frame_timeout_s, driver_timestamps=not is_file
-        )
-        self._info = SourceInfo(self._name, w, h, fps, is_live=True)
-        self._is_open = True
-        log.info("opened %s at %dx%d, %.1f fps", self._name, w, h, fps)
-
-    def read(self, timeout_s: float = DEFAULT_READ_TIMEOUT_S) -> Frame | None:
-        if self._grabber is None:
-            raise CameraError(f"{self._name}: read() before open() or after close()")
-        return self._grabber.read(timeout_s)
-
-    def close(self) -> None:
-        grabber, self._grabber = self._grabber, None
-        self._is_open = False
-        if grabber is not None:
-            grabber.stop()
+        self._start(cap, fps, cfg.frame_timeout_s, driver_timestamps=not is_file)

@@ -47,6 +47,9 @@ class DetectorOptions:
     ``tiles``: run the tile pyramid; ``max_tile_calls``: landmarker calls spent on tiles at most.
     ``rotations``: when nothing is found upright, also search the image turned 90, 270 and 180
     degrees (cards held sideways; the landmarks are mapped back to the original image).
+    ``relative_min_face``: after the whole-image pass, the tile pyramid stops at faces this fraction
+    of the largest face found there (shorter sides); 0 searches down to ``min_face_px`` always. A
+    selfie only cares about faces big enough to be a second person, so it need not look for tiny ones.
     Confidences are MediaPipe's, 0..1; ``nms_iou`` merges boxes overlapping more than this.
     """
 
@@ -56,6 +59,7 @@ class DetectorOptions:
     tiles: bool = True
     max_tile_calls: int = 48
     rotations: bool = False
+    relative_min_face: float = 0.0
     max_side_px: int = 2000
     tile_min_input_px: int = 256
     refine_context: float = 2.6
@@ -222,6 +226,9 @@ class StillFaceDetector:
     def _search(self, img: np.ndarray, min_px: float) -> list[_Candidate]:
         H, W = img.shape[:2]
         found = self._run(img, (0, 0, W, H))
+        if self.options.relative_min_face > 0 and found:
+            largest = max(min(c.box[2], c.box[3]) for c in found)
+            min_px = max(min_px, self.options.relative_min_face * largest)
         if self.options.tiles:
             budget = self.options.max_tile_calls
             # A tile of side T serves faces of about 0.18..0.45 T; stop at the tile that serves min_px.

@@ -177,9 +177,12 @@ class FaceVerifier:
     @property
     def detector(self) -> Any:
         if self._detector is None:
-            from kiosk.perception.detect import StillFaceDetector
+            from kiosk.perception.detect import DetectorOptions, StillFaceDetector
 
-            self._detector = StillFaceDetector()
+            # A second face smaller than other_face_area_ratio of the main one is ignored by
+            # select_selfie_face, so the tile search stops a margin below that size.
+            side_ratio = 0.8 * self.cfg.face.still.other_face_area_ratio**0.5
+            self._detector = StillFaceDetector(DetectorOptions(relative_min_face=side_ratio))
         return self._detector
 
     def close(self) -> None:
