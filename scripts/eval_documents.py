@@ -31,23 +31,10 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from kiosk.eval.specimens import SPECIMEN_ERIKSSON, SPECIMEN_GROUPS  # noqa: E402
+
 log = logging.getLogger("eval_documents")
 
-#: Documents that show the same specimen person (checked by eye on the portrait crops).
-SPECIMEN_ERIKSSON = (
-    "fastmrz/mrva.jpg",
-    "fastmrz/mrvb.jpg",
-    "fastmrz/td1.jpg",
-    "fastmrz/td2.jpg",
-    "fastmrz/td3.jpg",
-    "passporteye_testdata/100_pass-uto.jpg",
-    "passporteye_testdata/100_pass2-uto.jpg",
-    "passporteye_testdata/25_pass-uto.jpg",
-    "passporteye_tests/passport-td2.jpg",
-    "passporteye_tests/passport-td3.jpg",
-)
-SPECIMEN_POLAND = ("passporteye_testdata/100_pass-polx.jpg", "passporteye_testdata/100_visa-polx.jpg")
-SPECIMEN_GROUPS = {"eriksson": SPECIMEN_ERIKSSON, "poland": SPECIMEN_POLAND}
 #: Same picture in another encoding: left out of the pair count so it does not inflate the figures.
 DUPLICATE_ENCODINGS = ("passporteye_tests/passport-td2.png", "passporteye_tests/passport-td3.png")
 

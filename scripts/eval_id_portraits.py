@@ -5,7 +5,7 @@ Every image of ``id_documents/`` goes through the kiosk's document step (outline
 ghost portraits, portrait rules) and the kiosk's face pipeline. Then:
 
 * genuine: the ICAO "Utopia" specimen person (Anna Maria Eriksson) is printed on several
-  documents (:data:`SPECIMEN`); every pair of those portraits is a genuine pair. It is the same
+  documents (``kiosk.eval.specimens``); every pair of those portraits is a genuine pair. It is the same
   photograph each time, so these pairs measure what printing, scanning and the document step do
   to a face, not ageing or pose. The Polish specimen (passport and visa) is a second such pair.
 * impostor, portrait vs photo: every document portrait (one per person) against every LFW DevTrain
@@ -37,23 +37,9 @@ from kiosk.errors import InputError  # noqa: E402
 from kiosk.eval import metrics  # noqa: E402
 from kiosk.eval.pairs import load_pairs  # noqa: E402
 from kiosk.eval.runner import embed_chips, extract_chips  # noqa: E402
+from kiosk.eval.specimens import SPECIMEN_ERIKSSON, SPECIMEN_POLAND  # noqa: E402
 from kiosk.perception.match import pairwise_distances  # noqa: E402
 
-#: Documents showing the ICAO specimen person, identified by eye (PNG twins of the JPEG scans in
-#: passporteye_tests are the same scan re-encoded, so only the JPEGs count).
-SPECIMEN = (
-    "fastmrz/mrva.jpg",
-    "fastmrz/mrvb.jpg",
-    "fastmrz/td1.jpg",
-    "fastmrz/td2.jpg",
-    "fastmrz/td3.jpg",
-    "passporteye_testdata/100_pass-uto.jpg",
-    "passporteye_testdata/100_pass2-uto.jpg",
-    "passporteye_testdata/25_pass-uto.jpg",
-    "passporteye_tests/passport-td2.jpg",
-    "passporteye_tests/passport-td3.jpg",
-)
-POLISH = ("passporteye_testdata/100_pass-polx.jpg", "passporteye_testdata/100_visa-polx.jpg")
 SKIP = ("passporteye_tests/passport-td2.png", "passporteye_tests/passport-td3.png")
 
 
@@ -102,12 +88,13 @@ def measure(
     cfg = KioskConfig.model_validate({"face": {"match": {"model": variant}}})
     thr, fmr, src = resolve_threshold(cfg.face.match)
     embs, failures = document_embeddings(data, variant)
-    spec = [k for k in SPECIMEN if k in embs]
+    spec = [k for k in SPECIMEN_ERIKSSON if k in embs]
     gen = [float(np.linalg.norm(embs[a] - embs[b])) for a, b in itertools.combinations(spec, 2)]
-    pol = [float(np.linalg.norm(embs[POLISH[0]] - embs[POLISH[1]]))] if all(k in embs for k in POLISH) else []
+    pol_a, pol_b = SPECIMEN_POLAND
+    pol = [float(np.linalg.norm(embs[pol_a] - embs[pol_b]))] if pol_a in embs and pol_b in embs else []
 
     # one portrait per person for impostor pairs: the specimen and the Polish specimen once each
-    people = [k for k in embs if k not in SPECIMEN[1:] and k != POLISH[1]]
+    people = [k for k in embs if k not in SPECIMEN_ERIKSSON[1:] and k != SPECIMEN_POLAND[1]]
     doc_mat = np.stack([embs[k] for k in people])
     vs_photo = pairwise_distances(doc_mat, lfw_emb)
     doc_vs_doc = pairwise_distances(doc_mat)[np.triu_indices(len(people), 1)]
