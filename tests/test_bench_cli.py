@@ -23,6 +23,7 @@ FLOAT_KEYS = (
     "peak_rss_mb",
     "cold_start_s",
     "verify_ms",
+    "document_ms_per_frame",
 )
 #: Figures that need dlib (a dev dependency): null without it.
 DLIB_KEYS = ("embed_int8_speedup_vs_dlib", "landmarks_speedup_vs_dlib", "verify_speedup_vs_dlib")
@@ -85,7 +86,10 @@ def test_quick_json_has_every_figure(tmp_path: Path) -> None:
     for t in targets.values():
         assert t["passed"] in (True, False) if t["value"] is not None else t["passed"] is None
     # every stage ran and says what it ran on
-    assert set(rep["stages"]) == {"landmarks", "embed", "verify", "session", "coldstart"}
+    assert set(rep["stages"]) == {"landmarks", "document", "embed", "verify", "session", "coldstart"}
+    doc = rep["stages"]["document"]
+    assert [r["analysis_width_px"] for r in doc["rows"]] == [640, 480]  # the default first
+    assert all(r["captured_after_s"] is not None for r in doc["rows"]), doc  # the held card was captured
     assert rep["stages"]["session"]["runs"][0]["decision"] in ("approved", "rejected")
     if rep["data_dir"] is None:
         assert rep["missing"] and rep["applicant"]["name"] == "astronaut"

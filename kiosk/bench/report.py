@@ -53,6 +53,22 @@ def render_text(rep: dict[str, Any]) -> str:
                 f" {_x(lm['speedup_landmarker_vs_dlib'])}"
             )
         lines.append("")
+    if "document" in st:
+        db = st["document"]
+        lines.append(
+            f"document auto-capture per 640x480 frame ({db['frames']} frames x {db['rounds']} rounds;"
+            f" {db['source']}; no dlib counterpart)"
+        )
+        for r in db["rows"]:
+            cap, faster = r["captured_after_s"], r["speedup_vs_default"]
+            lines.append(
+                f"  analysis width {r['analysis_width_px']} px: tracker mean {_sp(r['tracker_ms_mean'])} ms,"
+                f" p95 {_sp(r['tracker_ms_p95'])} ms (outline finder {_sp(r['outline_ms_mean'])} ms);"
+                f" {_sp(r['share_of_frame_interval'])} of a 15 fps frame interval;"
+                + (f" captured {cap:.2f} s after the prompt" if cap is not None else " no capture")
+                + (f"; {_x(faster)} faster than the default" if faster else "")
+            )
+        lines.append("")
     if "embed" in st:
         eb = st["embed"]
         lines.append(

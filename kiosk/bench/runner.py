@@ -14,7 +14,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-STAGES: tuple[str, ...] = ("landmarks", "embed", "verify", "session", "coldstart")
+STAGES: tuple[str, ...] = ("landmarks", "document", "embed", "verify", "session", "coldstart")
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,11 @@ class Plan:
     verify_repeats: int
     session_repeats: int
     cold_start_repeats: int
+    document_rounds: int
 
 
-FULL = Plan(150, 5, 20, 3, 5, 2, 7, 3, 3)
-QUICK = Plan(40, 1, 4, 1, 2, 1, 2, 1, 1)
+FULL = Plan(150, 5, 20, 3, 5, 2, 7, 3, 3, 5)
+QUICK = Plan(40, 1, 4, 1, 2, 1, 2, 1, 1, 1)
 
 
 def dlib_available() -> tuple[bool, str | None]:
@@ -100,6 +101,7 @@ def run_bench(
         "landmarks_p95_ms": None,
         "landmarks_fps": None,
         "landmarks_speedup_vs_dlib": None,
+        "document_ms_per_frame": None,
         "embed_int8_ms": None,
         "embed_int8_threads": None,
         "embed_int8_speedup_vs_dlib": None,
@@ -172,6 +174,12 @@ def _run_stage(
         figures["landmarks_fps"] = lm.fps_sustained.median
         if lm.speedup_total_vs_dlib is not None:
             figures["landmarks_speedup_vs_dlib"] = lm.speedup_total_vs_dlib.median
+    elif name == "document":
+        from kiosk.bench.document import bench_document
+
+        db = bench_document(rounds=plan.document_rounds, progress=progress)
+        stages["document"] = db.as_dict()
+        figures["document_ms_per_frame"] = db.rows[0].tracker_ms_mean.median
     elif name == "embed":
         from kiosk.bench.embed import bench_chips, bench_embed
         from kiosk.config import load_config

@@ -1,13 +1,14 @@
 """``ekyc-kiosk bench [--json] [--quick] [--only NAMES] [--soak N]``: every stage and a whole session
 measured against baselines in one process, with pass/fail against the issue's targets.
 
-Stages (``--only`` takes a comma-separated list): ``landmarks`` (FaceLandmarker + liveness per 640x480
-frame vs dlib HOG + 5 points), ``embed`` (LiteRT int8/fp16/fp32 at 1 and 2 threads vs dlib's ResNet),
-``verify`` (a whole ID-vs-selfie verify vs dlib's pipeline), ``session`` (a replayed session as a multiple
-of real time), ``coldstart`` (process start to the first frame shown, and peak memory of a whole session
-in a fresh process). ``--soak N`` adds N back-to-back sessions in one app (``--only soak`` for the soak
-alone). Without dlib the baselines are reported unavailable; without the evaluation data the shipped
-astronaut photo stands in and the report says which figures are missing.
+Stages (``--only`` takes a comma-separated list): ``landmarks`` (FaceLandmarker + liveness per
+640x480 frame vs dlib HOG + 5 points), ``document`` (camera document auto-capture per 640x480 frame,
+at the configured analysis width and at 480 px), ``embed`` (LiteRT int8/fp16/fp32 at 1 and 2 threads
+vs dlib's ResNet), ``verify`` (a whole ID-vs-selfie verify vs dlib's pipeline), ``session`` (a replayed
+session as a multiple of real time), ``coldstart`` (process start to the first frame shown, and peak
+memory of a whole session in a fresh process). ``--soak N`` adds N back-to-back sessions in one app
+(``--only soak`` for the soak alone). Without dlib the baselines are reported unavailable; without the
+evaluation data the shipped astronaut photo stands in and the report says which figures are missing.
 
 Exit status: 0 the bench ran (targets met or not: each is reported PASS/FAIL), 1 a stage errored or the
 soak failed (or, with ``--strict``, a measured target was missed), 2 bad arguments. Progress goes to
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quick", action="store_true", help="fewer frames and repeats (CI, about 1-2 minutes)")
     p.add_argument(
-        "--only", default=None, help="comma-separated: landmarks,embed,verify,session,coldstart,soak"
+        "--only", default=None, help="comma-separated: landmarks,document,embed,verify,session,coldstart,soak"
     )
     p.add_argument("--soak", type=int, default=0, metavar="N", help="also run N sessions back to back")
     p.add_argument(

@@ -1,6 +1,7 @@
 """The kiosk's document step: an uploaded file, a drop folder, or camera auto-capture, whichever comes first.
 
-The tracker runs per frame on the main loop (cheap image analysis); enrolment of the portrait (face
+The tracker runs per frame on the perception thread for a live camera (its outline search costs tens of
+ms: ``ekyc-kiosk bench --only document``), inline for replays; enrolment of the portrait (face
 detection, rectification, embedding) runs on the worker and comes back as DocumentAccepted/Refused.
 """
 
