@@ -1,6 +1,7 @@
 """Per-frame cost of camera document auto-capture at 640x480: the kiosk's
-:class:`~kiosk.document.autocapture.AutoCaptureTracker` (outline search, steadiness, sharpness, glare,
-the portrait check) on the frames of a virtual applicant who holds an ID card up to the camera.
+:class:`~kiosk.document.autocapture.AutoCaptureTracker` (outline search, steadiness, sharpness, glare;
+built without a portrait finder, as :mod:`kiosk.runtime.document_link` builds it) on the frames of a
+virtual applicant who holds an ID card up to the camera.
 
 The frames are rendered once, from the prompt until the tracker captures (krzysiek holding his card when
 the evaluation data is present, else the astronaut). Each round then feeds them, with their timestamps,
