@@ -109,7 +109,7 @@ class KioskApp:
         from kiosk.camera.factory import find_actor, parse_source_uri, resilient_source
         from kiosk.models import model_sha256s, verified_model_path
         from kiosk.perception.landmarker import FaceLandmarker, LandmarkerOptions, RunningMode
-        from kiosk.perception.verifier import FaceVerifier
+        from kiosk.verifier import FaceVerifier
 
         cam_cfg = parse_source_uri(self.opts.source) if self.opts.source else self.cfg.camera
         if self.opts.realtime is not None and hasattr(cam_cfg, "realtime"):

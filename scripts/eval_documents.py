@@ -119,7 +119,7 @@ def specimen_matches(rows: list[dict[str, Any]], config: Any) -> dict[str, Any]:
 
     try:
         from kiosk.perception.match import resolve_document_threshold
-        from kiosk.perception.verifier import face_chips, load_embedder
+        from kiosk.verifier import face_chips, load_embedder
     except ImportError as exc:
         return {"done": False, "reason": f"face embedder not available: {exc}"}
     from kiosk.errors import KioskError

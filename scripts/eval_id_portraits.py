@@ -45,7 +45,7 @@ SKIP = ("passporteye_tests/passport-td2.png", "passporteye_tests/passport-td3.pn
 
 def document_embeddings(data: Path, model: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     from kiosk.imageio import load_image
-    from kiosk.perception.verifier import FaceVerifier
+    from kiosk.verifier import FaceVerifier
 
     embs: dict[str, np.ndarray] = {}
     failures: dict[str, str] = {}
@@ -65,7 +65,7 @@ def document_embeddings(data: Path, model: str) -> tuple[dict[str, np.ndarray], 
 
 def lfw_embeddings(data: Path, variants: list[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Embeddings of the enrolled LFW DevTrain images per variant, and their identity names."""
-    from kiosk.perception.verifier import load_embedder
+    from kiosk.verifier import load_embedder
 
     lfw = load_pairs(data / "lfw_devtrain" / "pairsDevTrain.txt")
     cs = extract_chips(lfw.images(), data / "lfw_devtrain" / "images")

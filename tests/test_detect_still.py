@@ -108,7 +108,7 @@ def test_relative_floor_still_finds_a_second_person(data_dir: Path) -> None:
     landmarker calls, and still finds a second person big enough to make the selfie unusable."""
     from kiosk.config.schema import KioskConfig
     from kiosk.errors import InputError
-    from kiosk.perception.verifier import FaceVerifier
+    from kiosk.verifier import FaceVerifier
 
     a, b = (load_image(f, **LIMITS) for f in _lfw(data_dir, 2))
     rng = np.random.default_rng(5)

@@ -79,9 +79,9 @@ def krzysiek(data_dir: Path) -> Path:
 def test_bona_fide_applicant_is_approved_and_leaves_no_biometrics(
     data_dir: Path, krzysiek: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    from kiosk.perception.verifier import FaceVerifier
     from kiosk.records.privacy import embedding_needles, scan_for_biometrics
     from kiosk.records.store import verify_db
+    from kiosk.verifier import FaceVerifier
 
     seen: list[np.ndarray] = []
     real_embed = FaceVerifier.embed_face

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kiosk.bench_embed import EmbedBenchResult, bench_embedder, make_bench_chips
+from kiosk.bench.embed_round import EmbedBenchResult, bench_embedder, make_bench_chips
 from kiosk.errors import InputError
 
 pytestmark = pytest.mark.data

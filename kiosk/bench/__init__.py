@@ -3,7 +3,8 @@
 One module per measurement, each returning a typed result with ``as_dict()`` for the JSON report:
 
 * :mod:`.landmarks` - FaceLandmarker (VIDEO) + liveness signals per 640x480 frame vs dlib HOG + 5 points;
-* :mod:`.embed` - the LiteRT embedder variants vs dlib's ResNet (wraps :mod:`kiosk.bench_embed`);
+* :mod:`.document` - camera document auto-capture per 640x480 frame, at two analysis widths;
+* :mod:`.embed` - the LiteRT embedder variants vs dlib's ResNet, in rounds of :mod:`.embed_round`;
 * :mod:`.verify` - a whole still ``verify`` (decode, detect, align, chip, embed, compare) vs dlib's pipeline;
 * :mod:`.session` - a replayed kiosk session as a multiple of real time;
 * :mod:`.coldstart` - process start to the first camera frame on screen, and peak resident memory;

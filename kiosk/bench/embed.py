@@ -1,10 +1,11 @@
 """Face embedding per face: LiteRT int8/fp16/fp32 at 1 and 2 threads against dlib's
 ``compute_face_descriptor``, on the same 150 px chips, in the same process.
 
-Each round is one :func:`kiosk.bench_embed.bench_embedder` call (dlib first, then every variant), so the
-speed-up of a round compares figures taken seconds apart; the report gives the median over rounds with
-min and max. Chips: real LFW faces cut the kiosk's way (:func:`kiosk.bench_embed.make_bench_chips`) when
-the evaluation data is present, else chips of the shipped astronaut photo (and its mirror image).
+Each round is one :func:`kiosk.bench.embed_round.bench_embedder` call (dlib first, then every
+variant), so the speed-up of a round compares figures taken seconds apart; the report gives the median
+over rounds with min and max. Chips: real LFW faces cut the kiosk's way
+(:func:`kiosk.bench.embed_round.make_bench_chips`) when the evaluation data is present, else chips of
+the shipped astronaut photo (and its mirror image).
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def bench_chips(count: int) -> tuple[np.ndarray, str]:
 
     d = data_dir()
     if d is not None:
-        from kiosk.bench_embed import make_bench_chips
+        from kiosk.bench.embed_round import make_bench_chips
 
         return make_bench_chips(d, count=count), f"{count} LFW DevTrain faces (lfw_devtrain, every 8th image)"
     return astronaut_chips(), "skimage astronaut and its mirror image (no data)"
@@ -104,8 +105,9 @@ def bench_embed(
     with_dlib: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> EmbedBench:
-    """``rounds`` calls of :func:`kiosk.bench_embed.bench_embedder`, summarised per variant and threads."""
-    from kiosk.bench_embed import EmbedBenchResult, bench_embedder
+    """``rounds`` calls of :func:`kiosk.bench.embed_round.bench_embedder`, summarised per variant and
+    threads."""
+    from kiosk.bench.embed_round import EmbedBenchResult, bench_embedder
 
     results: list[EmbedBenchResult] = []
     for r in range(rounds):

@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 def rss_mb() -> float:
     """Current resident set size in MiB (``/proc/self/statm``)."""
-    from kiosk.bench_embed import rss_mb as current
+    from kiosk.bench.embed_round import rss_mb as current
 
     return round(current(), 1)
 

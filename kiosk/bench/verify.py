@@ -105,7 +105,7 @@ class OursVerify:
 
     def __init__(self) -> None:
         from kiosk.config import load_config
-        from kiosk.perception.verifier import FaceVerifier
+        from kiosk.verifier import FaceVerifier
 
         self.cfg = load_config(None)  # what `ekyc-kiosk verify` uses without --config
         self.verifier = FaceVerifier(self.cfg)

@@ -97,7 +97,7 @@ def _run(args: argparse.Namespace) -> int:
     from kiosk.models import MANIFEST_NAME
     from kiosk.paths import models_dir
     from kiosk.perception.match import fmr_key
-    from kiosk.perception.verifier import load_embedder
+    from kiosk.verifier import load_embedder
 
     if args.bootstrap < 10:
         raise InputError("--bootstrap needs at least 10 replicates", code="bad_argument")

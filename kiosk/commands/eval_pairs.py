@@ -166,7 +166,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from kiosk.config import load_config
     from kiosk.eval.runner import dlib_pipeline, embed_chips, extract_chips, score_system
-    from kiosk.perception.verifier import load_embedder
+    from kiosk.verifier import load_embedder
 
     cfg = load_config(args.config)
     pf, refs = load_pairs_and_images(args)

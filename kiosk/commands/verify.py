@@ -90,7 +90,7 @@ def _run(args: argparse.Namespace, out: dict[str, Any], faces: dict[str, Any]) -
     except KioskError as exc:
         raise _Failure(exc, None) from None
     from kiosk.imageio import load_image
-    from kiosk.perception.verifier import FaceVerifier
+    from kiosk.verifier import FaceVerifier
 
     limits = cfg.document.upload
     images = {}
