@@ -91,6 +91,11 @@ def test_quick_json_has_every_figure(tmp_path: Path) -> None:
     assert [r["analysis_width_px"] for r in doc["rows"]] == [640, 480]  # the default first
     assert all(r["captured_after_s"] is not None for r in doc["rows"]), doc  # the held card was captured
     assert rep["stages"]["session"]["runs"][0]["decision"] in ("approved", "rejected")
+    cold = rep["stages"]["coldstart"]
+    # the whole-session process says what its resident memory was made of at exit; neither part can exceed
+    # its peak (nor be zero: it loaded models privately and mapped the libraries' code)
+    for part in ("exit_rss_anon_mb", "exit_rss_file_mb"):
+        assert _is_num(cold[part]) and 0 < cold[part] <= rep["peak_rss_mb"], (part, cold)
     if rep["data_dir"] is None:
         assert rep["missing"] and rep["applicant"]["name"] == "astronaut"
     else:

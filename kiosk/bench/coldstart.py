@@ -103,6 +103,9 @@ class ColdStartBench:
     peak_rss_ru_maxrss_mb: float | None
     peak_rss_session_decision: str | None
     peak_rss_session_wall_s: float | None
+    # What was resident at the end of that session: private (anon) vs mapped from files (shared libraries).
+    exit_rss_anon_mb: float | None = None
+    exit_rss_file_mb: float | None = None
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -212,6 +215,8 @@ def bench_cold_start(
         peak_rss_ru_maxrss_mb=peak.maxrss_mb if peak is not None else None,
         peak_rss_session_decision=decision,
         peak_rss_session_wall_s=peak.wall_s if peak is not None else None,
+        exit_rss_anon_mb=peak_marks.get("rss_anon_mb"),
+        exit_rss_file_mb=peak_marks.get("rss_file_mb"),
         notes=notes,
     )
 

@@ -7,9 +7,11 @@ the epoch, comparable with the parent's) as one JSON object to the file named by
 camera and display open), ``run_start`` and ``first_frame`` (the first render that draws a camera frame).
 With ``EKYC_BENCH_STOP_AT_FIRST_FRAME=1`` the app stops cleanly right after that render. At exit it adds
 ``vm_hwm_mb``: the peak resident memory of this process's own address space (``VmHWM`` of
-/proc/self/status). The parent's ``ru_maxrss`` of a child is no use here: Linux carries the parent's
-high-water mark into a forked child's ``maxrss`` across ``exec``, so a child of a large bench process reports
-at least the bench's size.
+/proc/self/status), and ``rss_anon_mb`` / ``rss_file_mb`` / ``rss_shmem_mb``: what is resident at exit, split
+into private memory and pages mapped from files (mostly the shared libraries' code, whose resident share
+depends on how those files came into the page cache; see benchmarks/README.md). The parent's
+``ru_maxrss`` of a child is no use here: Linux carries the parent's high-water mark into a forked child's
+``maxrss`` across ``exec``, so a child of a large bench process reports at least the bench's size.
 """
 
 from __future__ import annotations
@@ -35,16 +37,27 @@ def _save() -> None:
             json.dump(MARKS, f)
 
 
-def vm_hwm_mb() -> float | None:
-    """Peak resident set of this address space (``VmHWM``), MiB; None where /proc is missing."""
+_STATUS_KEYS = {
+    "VmHWM": "vm_hwm_mb",
+    "RssAnon": "rss_anon_mb",
+    "RssFile": "rss_file_mb",
+    "RssShmem": "rss_shmem_mb",
+}
+
+
+def memory_marks() -> dict[str, float]:
+    """Peak resident set (``VmHWM``) and the resident split now, MiB, from /proc/self/status; keys as in
+    ``_STATUS_KEYS``. Empty where /proc is missing."""
+    marks: dict[str, float] = {}
     try:
         with open("/proc/self/status", encoding="ascii") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
-                    return round(int(line.split()[1]) / 1024.0, 1)
-    except (OSError, ValueError):
-        pass
-    return None
+                name, _, rest = line.partition(":")
+                if name in _STATUS_KEYS:
+                    marks[_STATUS_KEYS[name]] = round(int(rest.split()[0]) / 1024.0, 1)
+    except (OSError, ValueError, IndexError):
+        return {}
+    return marks
 
 
 def install() -> None:
@@ -84,9 +97,7 @@ def main(argv: list[str]) -> int:
         return cli_main(argv)
     finally:
         MARKS["exit"] = time.time()
-        hwm = vm_hwm_mb()
-        if hwm is not None:
-            MARKS["vm_hwm_mb"] = hwm
+        MARKS.update(memory_marks())
         _save()
 
 

@@ -133,11 +133,19 @@ def render_text(rep: dict[str, Any]) -> str:
                 f"peak resident memory of a whole session: {cb['peak_rss_mb']} MiB (VmHWM)"
                 f" (decision {cb['peak_rss_session_decision']}; {cb['peak_rss_command']})"
             )
+            if cb.get("exit_rss_file_mb") is not None:
+                lines.append(
+                    f"  resident at its exit: {cb['exit_rss_anon_mb']} MiB private,"
+                    f" {cb['exit_rss_file_mb']} MiB mapped from files (mostly library code)"
+                )
         lines.append("")
     if "soak" in rep:
         lines += [*soak_lines(rep["soak"]), ""]
+    # dlib is loaded only by the stages with a dlib baseline
+    with_dlib = rep.get("dlib") and {"landmarks", "embed", "verify"} & set(st)
     lines.append(
-        f"this bench process: peak resident memory {rep['bench_peak_rss_mb']:.0f} MiB (dlib loaded too)"
+        f"this bench process: peak resident memory {rep['bench_peak_rss_mb']:.0f} MiB"
+        + (" (dlib loaded too)" if with_dlib else "")
     )
     lines.append("")
     lines.append("targets (this machine):")
