@@ -208,3 +208,22 @@ def test_failed_embedding_is_asked_again_not_a_mismatch(data_dir: Path) -> None:
             break
     assert st.state is LivenessState.PASSED
     assert requests[1] - requests[0] < 0.2  # asked again on the next frame
+
+
+def test_well_done_stays_up_after_a_challenge_then_gives_way(data_dir: Path) -> None:
+    from kiosk.liveness.session import WELL_DONE_SHOW_S
+    from kiosk.liveness.types import Hint
+
+    cfg = LivenessConfig()
+    sess = LivenessSession(cfg, specs_for(["smile", "turn_left"], cfg), mirrored=False)
+    st, seen = play(sess, observations(data_dir, WEBCAM))
+    assert st.state is LivenessState.PASSED, st.detail
+    smiled = outcome_done_s(sess, "smile")
+    turned = outcome_done_s(sess, "turn_left")
+    praise = [s for s in seen if smiled <= s.timestamp_s < smiled + WELL_DONE_SHOW_S]
+    after = [s for s in seen if smiled + WELL_DONE_SHOW_S <= s.timestamp_s < turned]
+    # about 1 s of frames at this clip's 15 fps, not the single frame it used to be
+    assert len(praise) >= 10 and all(s.hint is Hint.WELL_DONE for s in praise), praise
+    # then the next challenge's own hint comes back before he turns
+    assert after and after[0].hint is Hint.TURN_LEFT, after[:3]
+    assert Hint.WELL_DONE not in {s.hint for s in after}

@@ -382,6 +382,11 @@ _ACTION_HINT = {
 }
 
 
+def action_hint(challenge: Challenge) -> Hint:
+    """The hint that just repeats what ``challenge`` asks for (no feedback on how it is going)."""
+    return _ACTION_HINT[challenge]
+
+
 def _parallax_ok(r: Run, spoof: SpoofConfig) -> bool:
     if r.parallax is None or r.ratio is None:
         return True  # no reference shape: nothing to judge (offline use)

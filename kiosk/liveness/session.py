@@ -33,7 +33,7 @@ import numpy as np
 from kiosk.config.liveness import LivenessConfig
 from kiosk.liveness.baseline import Baseline, BaselineCollector
 from kiosk.liveness.continuity import ContinuityMonitor
-from kiosk.liveness.detectors import detect_challenge, image_sign_for
+from kiosk.liveness.detectors import action_hint, detect_challenge, image_sign_for
 from kiosk.liveness.signals import FrameSignals, compute_signals
 from kiosk.liveness.spoof import PlanarMonitor, StaticPhotoMonitor
 from kiosk.liveness.types import (
@@ -53,6 +53,9 @@ log = logging.getLogger(__name__)
 SAMPLE_MATCH_TOL_S = 1e-3
 # A request unanswered for this many re-embedding intervals is given up (and asked again).
 PENDING_STALE_INTERVALS = 3.0
+# Seconds "Well done" stays up after a challenge is met. One frame of it is never seen: the next
+# prompt replaces it at once. It gives way to any hint that says something (relax, turn further...).
+WELL_DONE_SHOW_S = 1.0
 _BASELINE_HINTS = {
     "no_face": Hint.LOOK_AT_CAMERA,
     "faces": Hint.ONLY_ONE_FACE,
@@ -108,6 +111,7 @@ class LivenessSession:
         self._outcomes: list[ChallengeOutcome] = []
         self._active_since: float | None = None
         self._all_done_s: float | None = None
+        self._praise_until: float | None = None
         self._last_request: float | None = None
         self._pending: list[float] = []
         self._matched: list[tuple[float, float]] = []  # (timestamp, distance) of matched samples
@@ -253,6 +257,7 @@ class LivenessSession:
                 self._all_done_s = t
                 return self._finishing(t, embed)
             self._prompt(t)
+            self._praise_until = t + WELL_DONE_SHOW_S
             return self._emit(t, hint=Hint.WELL_DONE, embed=embed)
         if t - self._prompt_s > spec.timeout_s:
             self._outcomes.append(
@@ -268,7 +273,11 @@ class LivenessSession:
             )
             self._fail(Reason.CHALLENGE_TIMEOUT.value)
             return self._emit(t)
-        return self._emit(t, hint=res.hint, progress=res.progress, embed=embed)
+        hint = res.hint
+        praising = self._praise_until is not None and t < self._praise_until
+        if praising and res.progress == 0.0 and hint is action_hint(spec.name):
+            hint = Hint.WELL_DONE
+        return self._emit(t, hint=hint, progress=res.progress, embed=embed)
 
     def _finishing(self, t: float, embed: bool) -> LivenessStatus:
         need = self.cfg.continuity.min_reembed_samples
