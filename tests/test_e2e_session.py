@@ -190,6 +190,9 @@ def test_shipped_photo_applicant_is_rejected_without_any_data(tmp_path: Path, mo
     (rec,) = app.records
     assert rec["decision"] in ("rejected", "aborted"), rec
     assert rec["decision"] == "rejected", f"the photo should reach liveness and fail there: {rec['reasons']}"
+    # the smiling photo never gives a neutral baseline, and the record says why
+    assert rec["reasons"] == ["baseline_timeout"], rec["reasons"]
+    assert rec["liveness"]["baseline_problem"] == "expression", rec["liveness"]
 
 
 def test_live_pace_session_with_camera_auto_capture(data_dir: Path, krzysiek: Path, tmp_path: Path) -> None:

@@ -65,6 +65,7 @@ def test_webcam_clip_passes_smile_then_own_left_turn(data_dir: Path) -> None:
     # The first turn (nose to image-right, 2.4-3.2 s) is the man's own left.
     assert outcome_done_s(sess, "turn_left") == pytest.approx(2.6, abs=0.3)
     assert st.samples >= cfg.continuity.min_reembed_samples
+    assert sess.detail()["baseline_problem"] is None  # a baseline was reached
 
 
 def test_turn_direction_mapping_mirrored_frames_vs_not(data_dir: Path) -> None:

@@ -9,7 +9,7 @@ or a turn. :class:`BaselineCollector` builds one live from a short steady neutra
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -151,13 +151,16 @@ class BaselineCollector:
         self.min_frames = int(min_frames)
         self._run: deque[tuple[FrameSignals, np.ndarray]] = deque()
         self.last_problem: str | None = None
+        # frames turned away, per problem: the record's explanation of a baseline_timeout
+        self.problem_frames: Counter[str] = Counter()
 
     def reset(self) -> None:
         self._run.clear()
 
     def add(self, sig: FrameSignals, landmarks_xy: np.ndarray | None) -> tuple[Baseline, np.ndarray] | None:
         """Add one frame; returns (baseline, reference landmarks (N, 2)) once ready, else None.
-        ``last_problem`` says why a frame did not qualify: no_face, faces, pose, expression, moving."""
+        ``last_problem`` says why a frame did not qualify: no_face, faces, pose, expression, moving;
+        ``problem_frames`` counts them."""
         if landmarks_xy is None or not is_neutral_frame(sig, self.max_angle_deg):
             if not sig.has_face or landmarks_xy is None:
                 self.last_problem = "no_face"
@@ -167,6 +170,7 @@ class BaselineCollector:
                 self.last_problem = "pose"
             else:
                 self.last_problem = "expression"
+            self.problem_frames[self.last_problem] += 1
             self._run.clear()
             return None
         self._run.append((sig, landmarks_xy))
@@ -174,6 +178,7 @@ class BaselineCollector:
         pitches = [s.pitch_deg for s, _ in self._run if s.pitch_deg is not None]
         if max(yaws) - min(yaws) > STEADY_SPREAD_DEG or max(pitches) - min(pitches) > STEADY_SPREAD_DEG:
             self.last_problem = "moving"
+            self.problem_frames[self.last_problem] += 1
             self._run.clear()
             self._run.append((sig, landmarks_xy))
             return None

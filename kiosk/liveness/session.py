@@ -338,6 +338,11 @@ class LivenessSession:
             "baseline_s": None
             if self.baseline is None
             else round(self.baseline.t_end_s - self.baseline.t_start_s, 3),
+            # why no baseline was reached: the most frequent problem (no_face, faces, pose, expression,
+            # moving), e.g. "expression" for a face that never relaxed, such as a smiling photo
+            "baseline_problem": None
+            if self.baseline is not None or not self._collector.problem_frames
+            else self._collector.problem_frames.most_common(1)[0][0],
             "samples_matched": len(self._matched),
             "sample_distances": [round(d, 4) for _, d in self._matched],
             "planar_ratio": None if self._planar.ratio is None else round(self._planar.ratio, 3),
