@@ -223,7 +223,7 @@ def test_well_done_stays_up_after_a_challenge_then_gives_way(data_dir: Path) -> 
     turned = outcome_done_s(sess, "turn_left")
     praise = [s for s in seen if smiled <= s.timestamp_s < smiled + WELL_DONE_SHOW_S]
     after = [s for s in seen if smiled + WELL_DONE_SHOW_S <= s.timestamp_s < turned]
-    # about 1 s of frames at this clip's 15 fps, not the single frame it used to be
+    # about 1 s of frames (this clip runs at about 16 fps), not the single frame it used to be
     assert len(praise) >= 10 and all(s.hint is Hint.WELL_DONE for s in praise), praise
     # then the next challenge's own hint comes back before he turns
     assert after and after[0].hint is Hint.TURN_LEFT, after[:3]

@@ -7,7 +7,7 @@ the epoch, comparable with the parent's) as one JSON object to the file named by
 camera and display open), ``run_start`` and ``first_frame`` (the first render that draws a camera frame).
 With ``EKYC_BENCH_STOP_AT_FIRST_FRAME=1`` the app stops cleanly right after that render. At exit it adds
 ``vm_hwm_mb``: the peak resident memory of this process's own address space (``VmHWM`` of
-/proc/self/status), and ``rss_anon_mb`` / ``rss_file_mb`` / ``rss_shmem_mb``: what is resident at exit, split
+/proc/self/status), and ``rss_anon_mb`` / ``rss_file_mb``: what is resident at exit, split
 into private memory and pages mapped from files (mostly the shared libraries' code, whose resident share
 depends on how those files came into the page cache; see benchmarks/README.md). The parent's
 ``ru_maxrss`` of a child is no use here: Linux carries the parent's high-water mark into a forked child's
@@ -41,7 +41,6 @@ _STATUS_KEYS = {
     "VmHWM": "vm_hwm_mb",
     "RssAnon": "rss_anon_mb",
     "RssFile": "rss_file_mb",
-    "RssShmem": "rss_shmem_mb",
 }
 
 

@@ -111,7 +111,6 @@ class LivenessSession:
         self._outcomes: list[ChallengeOutcome] = []
         self._active_since: float | None = None
         self._all_done_s: float | None = None
-        self._praise_until: float | None = None
         self._last_request: float | None = None
         self._pending: list[float] = []
         self._matched: list[tuple[float, float]] = []  # (timestamp, distance) of matched samples
@@ -257,7 +256,6 @@ class LivenessSession:
                 self._all_done_s = t
                 return self._finishing(t, embed)
             self._prompt(t)
-            self._praise_until = t + WELL_DONE_SHOW_S
             return self._emit(t, hint=Hint.WELL_DONE, embed=embed)
         if t - self._prompt_s > spec.timeout_s:
             self._outcomes.append(
@@ -274,7 +272,8 @@ class LivenessSession:
             self._fail(Reason.CHALLENGE_TIMEOUT.value)
             return self._emit(t)
         hint = res.hint
-        praising = self._praise_until is not None and t < self._praise_until
+        # every prompt after the first follows a met challenge
+        praising = self._index > 0 and t - self._prompt_s < WELL_DONE_SHOW_S
         if praising and res.progress == 0.0 and hint is action_hint(spec.name):
             hint = Hint.WELL_DONE
         return self._emit(t, hint=hint, progress=res.progress, embed=embed)
